@@ -94,8 +94,39 @@ func newRoot(stdio IO) *cobra.Command {
 		Version:       version(),
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagError{err} })
+	root.Args = func(_ *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usageError("unknown command %q; run 'mcpwarden --help' for the list", args[0])
+		}
+		return nil
+	}
+	// A runnable root lets cobra report unknown commands through Args
+	// instead of silently printing help with exit status 0.
+	root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 	root.AddCommand(
 		newVersionCmd(stdio),
 	)
+	markUsageErrors(root)
 	return root
+}
+
+// markUsageErrors makes every positional-argument validation failure in the
+// tree a usage error (exit code 2), so that each command need not remember
+// to.
+func markUsageErrors(c *cobra.Command) {
+	if validate := c.Args; validate != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := validate(cmd, args); err != nil {
+				var xe *ExitError
+				if errors.As(err, &xe) {
+					return err
+				}
+				return usageError("%s: %v", cmd.CommandPath(), err)
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		markUsageErrors(sub)
+	}
 }
