@@ -1,0 +1,270 @@
+// Package config loads and validates mcpwarden's YAML configuration: the
+// upstream MCP servers the gateway fronts, the listener, and the security
+// policy the controls enforce.
+//
+// Loading is strict and happens in three steps, as in Tailscale's conffile:
+// the file must exist (a missing file is [ErrNotFound], which callers may
+// treat as "use defaults"; any other problem is an error), it is decoded
+// with unknown keys rejected, and the decoded values are validated. Every
+// problem is reported with file, line and column, the key path and what
+// was expected, so that `mcpwarden config validate` reads like a compiler.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+)
+
+// Version is the only configuration format version this build reads.
+const Version = 1
+
+// Defaults for the gateway section.
+const (
+	DefaultListen          = "127.0.0.1:8750"
+	DefaultSeparator       = "__"
+	DefaultMaxMessageBytes = 4 << 20
+	DefaultCallTimeout     = 60 * time.Second
+	DefaultStartTimeout    = 30 * time.Second
+	DefaultDrainTimeout    = 30 * time.Second
+)
+
+// ErrNotFound reports that the configuration file does not exist. It wraps
+// [fs.ErrNotExist].
+var ErrNotFound = fmt.Errorf("config file not found: %w", fs.ErrNotExist)
+
+// Config is a whole configuration file.
+type Config struct {
+	Version int      `yaml:"version"`
+	Gateway Gateway  `yaml:"gateway"`
+	Servers []Server `yaml:"-"` // decoded from the "servers" mapping, in file order
+	Policy  Policy   `yaml:"policy"`
+
+	// File is the path the configuration was read from ("" for defaults).
+	File string `yaml:"-"`
+}
+
+// Gateway configures the listener and the proxy core.
+type Gateway struct {
+	// Listen is the TCP address of the Streamable HTTP listener.
+	Listen string `yaml:"listen"`
+	// Path is the URL path of the MCP endpoint.
+	Path string `yaml:"path"`
+	// Separator joins server and tool or prompt names: "github__create_issue".
+	Separator string `yaml:"separator"`
+	// MaxMessageBytes bounds a single JSON-RPC message in either direction.
+	MaxMessageBytes int64 `yaml:"max_message_bytes"`
+	// CallTimeout bounds every request forwarded upstream, unless a server
+	// sets its own.
+	CallTimeout Duration `yaml:"call_timeout"`
+	// DrainTimeout bounds how long SIGTERM waits for in-flight calls.
+	DrainTimeout Duration `yaml:"drain_timeout"`
+	// AllowedOrigins lists the browser origins allowed to call the HTTP
+	// endpoint, besides requests without an Origin header. Loopback origins
+	// are allowed only when the listener is on loopback.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// Isolation decides whether downstream sessions share upstream
+	// connections ("shared") or each get their own ("session").
+	Isolation string `yaml:"isolation"`
+}
+
+// Server is one upstream MCP server.
+type Server struct {
+	Name string `yaml:"-"`
+
+	// Transport is stdio, streamable or sse. It defaults to stdio when
+	// Command is set, and to streamable (with legacy SSE fallback) when
+	// URL is set.
+	Transport string `yaml:"transport"`
+
+	Command string            `yaml:"command"`
+	Args    []string          `yaml:"args"`
+	Env     map[string]string `yaml:"env"`
+	Cwd     string            `yaml:"cwd"`
+
+	URL     string            `yaml:"url"`
+	Headers map[string]string `yaml:"headers"`
+
+	// ProtocolVersion pins the revision offered upstream; empty negotiates
+	// the newest both sides support.
+	ProtocolVersion string `yaml:"protocol_version"`
+
+	CallTimeout  Duration `yaml:"call_timeout"`
+	StartTimeout Duration `yaml:"start_timeout"`
+	Disabled     bool     `yaml:"disabled"`
+
+	// Line and Column locate the server's key in the file.
+	Line   int `yaml:"-"`
+	Column int `yaml:"-"`
+}
+
+// Policy is the security policy. Later controls add their sections here.
+type Policy struct {
+	Log LogPolicy `yaml:"log"`
+}
+
+// LogPolicy configures the message-logging interceptor.
+type LogPolicy struct {
+	// Messages logs every message (request, response, notification) with
+	// its timing. Off logs only denials and errors.
+	Messages *bool `yaml:"messages"`
+	// Params includes message params and results in the log, truncated.
+	Params bool `yaml:"params"`
+}
+
+// Transports.
+const (
+	TransportStdio      = "stdio"
+	TransportStreamable = "streamable"
+	TransportSSE        = "sse"
+)
+
+// Isolation modes.
+const (
+	IsolationShared  = "shared"
+	IsolationSession = "session"
+)
+
+// EffectiveTransport returns the transport the server will use.
+func (s *Server) EffectiveTransport() string {
+	if s.Transport != "" {
+		return s.Transport
+	}
+	if s.URL != "" {
+		return TransportStreamable
+	}
+	return TransportStdio
+}
+
+// Duration is a time.Duration written as "30s" or "1m30s".
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("expected a duration such as 30s or 2m, got %q", b)
+	}
+	if v < 0 {
+		return fmt.Errorf("expected a positive duration, got %q", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Default returns the configuration used when no file is given: no
+// servers, safe defaults everywhere.
+func Default() *Config {
+	c := &Config{Version: Version}
+	c.applyDefaults()
+	return c
+}
+
+func (c *Config) applyDefaults() {
+	g := &c.Gateway
+	if g.Listen == "" {
+		g.Listen = DefaultListen
+	}
+	if g.Path == "" {
+		g.Path = "/mcp"
+	}
+	if g.Separator == "" {
+		g.Separator = DefaultSeparator
+	}
+	if g.MaxMessageBytes == 0 {
+		g.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if g.CallTimeout == 0 {
+		g.CallTimeout = Duration(DefaultCallTimeout)
+	}
+	if g.DrainTimeout == 0 {
+		g.DrainTimeout = Duration(DefaultDrainTimeout)
+	}
+	if g.Isolation == "" {
+		g.Isolation = IsolationShared
+	}
+	for i := range c.Servers {
+		s := &c.Servers[i]
+		if s.CallTimeout == 0 {
+			s.CallTimeout = g.CallTimeout
+		}
+		if s.StartTimeout == 0 {
+			s.StartTimeout = Duration(DefaultStartTimeout)
+		}
+	}
+	if c.Policy.Log.Messages == nil {
+		on := true
+		c.Policy.Log.Messages = &on
+	}
+}
+
+// Server returns the server with the given name.
+func (c *Config) Server(name string) (*Server, bool) {
+	for i := range c.Servers {
+		if c.Servers[i].Name == name {
+			return &c.Servers[i], true
+		}
+	}
+	return nil, false
+}
+
+// Load reads, decodes and validates the configuration file at path.
+// A missing file returns an error wrapping [ErrNotFound]; every other
+// problem is an [Errors] listing each one with its position.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %w", path, ErrNotFound)
+		}
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Error is one problem in a configuration file.
+type Error struct {
+	File   string
+	Line   int // 1-based; 0 when unknown
+	Column int
+	Path   string // key path, e.g. "servers.github.command"
+	Msg    string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+		b.WriteByte(':')
+	}
+	if e.Line > 0 {
+		fmt.Fprintf(&b, "%d:%d:", e.Line, e.Column)
+	}
+	if b.Len() > 0 {
+		b.WriteByte(' ')
+	}
+	if e.Path != "" {
+		b.WriteString(e.Path)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Errors is every problem found in one file, in file order.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}

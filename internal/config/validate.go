@@ -1,0 +1,133 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// ProtocolVersions are the MCP revisions a server may be pinned to.
+var ProtocolVersions = []string{"2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}
+
+var (
+	serverNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+	separatorRE  = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,8}$`)
+	envNameRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	headerNameRE = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+)
+
+func (p *parser) validate(c *Config, root *yaml.Node) {
+	at := func(path ...string) *yaml.Node { return valueNode(root, path...) }
+	g := &c.Gateway
+
+	if host, port, err := net.SplitHostPort(g.Listen); err != nil || port == "" {
+		p.errorf(at("gateway", "listen"), "gateway.listen", "expected host:port such as %s, got %q", DefaultListen, g.Listen)
+	} else if host == "" {
+		p.errorf(at("gateway", "listen"), "gateway.listen", "name the interface to listen on (%s for this machine only); an empty host listens on every interface", DefaultListen)
+	}
+	if !strings.HasPrefix(g.Path, "/") {
+		p.errorf(at("gateway", "path"), "gateway.path", "expected an absolute URL path such as /mcp, got %q", g.Path)
+	}
+	if !separatorRE.MatchString(g.Separator) {
+		p.errorf(at("gateway", "separator"), "gateway.separator", "expected 1 to 8 characters from A-Z a-z 0-9 _ . - (they become part of tool names), got %q", g.Separator)
+	}
+	if g.MaxMessageBytes < 1024 || g.MaxMessageBytes > 1<<30 {
+		p.errorf(at("gateway", "max_message_bytes"), "gateway.max_message_bytes", "expected a size between 1024 and 1073741824 bytes, got %d", g.MaxMessageBytes)
+	}
+	switch g.Isolation {
+	case IsolationShared, IsolationSession:
+	default:
+		p.errorf(at("gateway", "isolation"), "gateway.isolation", "expected %q or %q, got %q", IsolationShared, IsolationSession, g.Isolation)
+	}
+	for i, o := range g.AllowedOrigins {
+		path := fmt.Sprintf("gateway.allowed_origins[%d]", i)
+		if err := checkOrigin(o); err != nil {
+			n := at("gateway", "allowed_origins")
+			if n.Kind == yaml.SequenceNode && i < len(n.Content) {
+				n = n.Content[i]
+			}
+			p.errorf(n, path, "%v", err)
+		}
+	}
+
+	seen := make(map[string]string)
+	for i := range c.Servers {
+		s := &c.Servers[i]
+		p.validateServer(c, s, at("servers", s.Name), seen)
+	}
+}
+
+func (p *parser) validateServer(c *Config, s *Server, n *yaml.Node, seen map[string]string) {
+	path := "servers." + s.Name
+	key := &yaml.Node{Line: s.Line, Column: s.Column}
+	field := func(name string) *yaml.Node { return valueNode(n, name) }
+
+	switch {
+	case !serverNameRE.MatchString(s.Name):
+		p.errorf(key, path, "server names must be 1 to 64 characters from A-Z a-z 0-9 _ - and start with a letter or digit")
+	case strings.Contains(s.Name, c.Gateway.Separator):
+		p.errorf(key, path, "the server name contains the separator %q, so its tool names would be ambiguous; rename the server or set gateway.separator", c.Gateway.Separator)
+	}
+	if other, dup := seen[strings.ToLower(s.Name)]; dup {
+		p.errorf(key, path, "collides with server %q (names are compared case-insensitively, because clients may fold case)", other)
+	}
+	seen[strings.ToLower(s.Name)] = s.Name
+
+	switch t := s.EffectiveTransport(); t {
+	case TransportStdio:
+		if s.Command == "" {
+			p.errorf(n, path, "a stdio server needs a command")
+		}
+		if s.URL != "" {
+			p.errorf(field("url"), path+".url", "a stdio server takes a command, not a url; remove one of them")
+		}
+		if len(s.Headers) > 0 {
+			p.errorf(field("headers"), path+".headers", "headers apply to HTTP servers only")
+		}
+	case TransportStreamable, TransportSSE:
+		if s.Command != "" || len(s.Args) > 0 || s.Cwd != "" {
+			p.errorf(field("command"), path, "an HTTP server takes a url, not a command, args or cwd")
+		}
+		if len(s.Env) > 0 {
+			p.errorf(field("env"), path+".env", "env applies to stdio servers only; HTTP servers take headers")
+		}
+		if s.URL == "" {
+			p.errorf(n, path, "an HTTP server needs a url")
+		} else if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p.errorf(field("url"), path+".url", "expected an http:// or https:// URL, got %q", s.URL)
+		} else if u.User != nil {
+			p.errorf(field("url"), path+".url", "put credentials in headers (or a secret reference), not in the URL, where they end up in logs")
+		}
+		for k := range s.Headers {
+			if !headerNameRE.MatchString(k) {
+				p.errorf(valueNode(field("headers"), k), path+".headers."+k, "not a valid HTTP header name")
+			}
+		}
+	default:
+		p.errorf(field("transport"), path+".transport", "expected %s, %s or %s, got %q", TransportStdio, TransportStreamable, TransportSSE, t)
+	}
+	for k := range s.Env {
+		if !envNameRE.MatchString(k) {
+			p.errorf(valueNode(field("env"), k), path+".env."+k, "not a valid environment variable name")
+		}
+	}
+	if s.ProtocolVersion != "" && !slices.Contains(ProtocolVersions, s.ProtocolVersion) {
+		p.errorf(field("protocol_version"), path+".protocol_version", "expected one of %s, got %q", strings.Join(ProtocolVersions, ", "), s.ProtocolVersion)
+	}
+}
+
+func checkOrigin(o string) error {
+	if o == "*" || o == "null" {
+		return fmt.Errorf("%q would let any web page drive the gateway; list exact origins such as https://app.example.com", o)
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		return fmt.Errorf("expected an origin such as https://app.example.com, got %q", o)
+	}
+	return nil
+}
