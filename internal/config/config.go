@@ -163,11 +163,13 @@ func (d *Duration) UnmarshalText(b []byte) error {
 // servers, safe defaults everywhere.
 func Default() *Config {
 	c := &Config{Version: Version}
-	c.applyDefaults()
+	c.ApplyDefaults()
 	return c
 }
 
-func (c *Config) applyDefaults() {
+// ApplyDefaults fills every unset value with its default. Parse calls it;
+// code that builds a Config by hand calls it before use.
+func (c *Config) ApplyDefaults() {
 	g := &c.Gateway
 	if g.Listen == "" {
 		g.Listen = DefaultListen

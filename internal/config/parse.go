@@ -96,7 +96,7 @@ func (p *parser) parse(data []byte) *Config {
 	if len(p.errs) > 0 {
 		return nil
 	}
-	cfg.applyDefaults()
+	cfg.ApplyDefaults()
 	p.validate(cfg, root)
 	return cfg
 }

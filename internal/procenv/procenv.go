@@ -7,6 +7,7 @@
 package procenv
 
 import (
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -54,4 +55,43 @@ func Keys(env []string) []string {
 		keys = append(keys, k)
 	}
 	return keys
+}
+
+// Expand resolves ${env:NAME} references in a declared value from the
+// parent environment. It is how a config hands one of the operator's
+// variables to one server, explicitly, without passing the whole
+// environment through. A reference to an unset variable is an error:
+// starting a server with an empty credential hides the mistake.
+func Expand(value string, lookup Lookup) (string, error) {
+	if !strings.Contains(value, "${") {
+		return value, nil
+	}
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	var b strings.Builder
+	rest := value
+	for {
+		i := strings.Index(rest, "${")
+		if i < 0 {
+			b.WriteString(rest)
+			return b.String(), nil
+		}
+		b.WriteString(rest[:i])
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			return "", fmt.Errorf("unterminated reference %q", rest[i:])
+		}
+		ref := rest[i+2 : i+j]
+		name, ok := strings.CutPrefix(ref, "env:")
+		if !ok || name == "" {
+			return "", fmt.Errorf("unsupported reference ${%s}; write ${env:NAME}", ref)
+		}
+		v, ok := lookup(name)
+		if !ok {
+			return "", fmt.Errorf("${env:%s} is not set in mcpwarden's environment", name)
+		}
+		b.WriteString(v)
+		rest = rest[i+j+1:]
+	}
 }

@@ -1,0 +1,303 @@
+// Package upstream connects to MCP servers as a client: it launches stdio
+// servers with a scrubbed environment, or reaches HTTP servers over
+// Streamable HTTP (either protocol revision) and legacy HTTP+SSE, and
+// returns a go-sdk client session. Both the scanner and the gateway use it,
+// so a server is started the same way whether it is reviewed or fronted.
+package upstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"mcpwarden/internal/procenv"
+)
+
+// Spec says how to reach one server.
+type Spec struct {
+	Name      string
+	Transport string // "stdio", "streamable", "sse"; "" picks from Command or URL
+
+	Command string
+	Args    []string
+	Env     map[string]string // declared variables; values may use ${env:NAME}
+	Cwd     string
+
+	URL     string
+	Headers map[string]string // values may use ${env:NAME}
+
+	// ProtocolVersion is offered to the server; "" offers the newest and
+	// lets the server negotiate down (server/discover, then initialize).
+	ProtocolVersion string
+}
+
+// Transports.
+const (
+	Stdio      = "stdio"
+	Streamable = "streamable"
+	SSE        = "sse"
+)
+
+// EffectiveTransport returns the transport Dial will use.
+func (s *Spec) EffectiveTransport() string {
+	switch {
+	case s.Transport != "":
+		return s.Transport
+	case s.URL != "":
+		return Streamable
+	default:
+		return Stdio
+	}
+}
+
+// Launcher builds the process for a stdio server. The sandbox implements
+// it; [Exec] is the unsandboxed default. The returned cleanup runs after
+// the process has exited.
+type Launcher interface {
+	Command(ctx context.Context, spec *Spec, env []string) (cmd *exec.Cmd, cleanup func(), err error)
+}
+
+// Options configures [Dial]. The zero value is usable.
+type Options struct {
+	Logger *slog.Logger
+	// Launcher starts stdio servers; nil means [Exec].
+	Launcher Launcher
+	// Lookup reads the gateway's environment for the base variables and
+	// ${env:NAME} references; nil means the process environment.
+	Lookup procenv.Lookup
+	// HTTPClient is used for HTTP servers; nil means a client with sane
+	// timeouts.
+	HTTPClient *http.Client
+	// TerminateAfter is how long closing a stdio server waits before
+	// SIGTERM and then SIGKILL.
+	TerminateAfter time.Duration
+}
+
+// Conn is a live connection to one server.
+type Conn struct {
+	Session *mcp.ClientSession
+	// Transport is the transport actually used ("stdio", "streamable" or
+	// "sse"), after any fallback.
+	Transport string
+	stderr    *stderrLog
+	cleanup   func()
+}
+
+// Close ends the session; for stdio servers it closes stdin, waits, and
+// then signals the process.
+func (c *Conn) Close() error {
+	err := c.Session.Close()
+	if c.cleanup != nil {
+		c.cleanup()
+	}
+	return err
+}
+
+// Wait blocks until the session ends, by either side.
+func (c *Conn) Wait() error { return c.Session.Wait() }
+
+// StderrTail returns the last lines the server wrote to stderr, for error
+// messages about why it died.
+func (c *Conn) StderrTail() string {
+	if c.stderr == nil {
+		return ""
+	}
+	return c.stderr.tail()
+}
+
+// Dial connects client to the server described by spec and completes the
+// MCP handshake (server/discover or initialize).
+func Dial(ctx context.Context, client *mcp.Client, spec *Spec, opts Options) (*Conn, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("server", spec.Name)
+	sopts := &mcp.ClientSessionOptions{ProtocolVersion: spec.ProtocolVersion}
+
+	switch t := spec.EffectiveTransport(); t {
+	case Stdio:
+		return dialStdio(ctx, client, spec, opts, log, sopts)
+	case Streamable, SSE:
+		hc, err := httpClient(spec, opts)
+		if err != nil {
+			return nil, err
+		}
+		if t == SSE {
+			cs, err := client.Connect(ctx, &mcp.SSEClientTransport{Endpoint: spec.URL, HTTPClient: hc}, sopts)
+			if err != nil {
+				return nil, fmt.Errorf("connecting to %s over legacy SSE: %w", spec.URL, err)
+			}
+			return &Conn{Session: cs, Transport: SSE}, nil
+		}
+		cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: spec.URL, HTTPClient: hc, MaxRetries: 2}, sopts)
+		if err == nil {
+			return &Conn{Session: cs, Transport: Streamable}, nil
+		}
+		// The 2025-11-25 spec's backwards-compatibility rule: a POST that
+		// fails with a 4xx means an old HTTP+SSE server; try GET for its
+		// endpoint event. Only do so when the transport was not pinned.
+		if spec.Transport == "" && looksLikeOldServer(err) {
+			cs, sseErr := client.Connect(ctx, &mcp.SSEClientTransport{Endpoint: spec.URL, HTTPClient: hc}, sopts)
+			if sseErr == nil {
+				log.Info("server speaks legacy HTTP+SSE; using it")
+				return &Conn{Session: cs, Transport: SSE}, nil
+			}
+			return nil, fmt.Errorf("connecting to %s: streamable HTTP failed (%v) and legacy SSE failed (%w)", spec.URL, err, sseErr)
+		}
+		return nil, fmt.Errorf("connecting to %s: %w", spec.URL, err)
+	default:
+		return nil, fmt.Errorf("unknown transport %q", t)
+	}
+}
+
+func looksLikeOldServer(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{"400", "404", "405", "Method Not Allowed", "Not Found"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func dialStdio(ctx context.Context, client *mcp.Client, spec *Spec, opts Options, log *slog.Logger, sopts *mcp.ClientSessionOptions) (*Conn, error) {
+	if spec.Command == "" {
+		return nil, errors.New("no command to run")
+	}
+	declared, err := expandAll(spec.Env, opts.Lookup)
+	if err != nil {
+		return nil, fmt.Errorf("environment of %s: %w", spec.Name, err)
+	}
+	env := procenv.Build(opts.Lookup, declared)
+	launcher := opts.Launcher
+	if launcher == nil {
+		launcher = Exec{}
+	}
+	cmd, cleanup, err := launcher.Command(ctx, spec, env)
+	if err != nil {
+		return nil, fmt.Errorf("preparing %s: %w", spec.Command, err)
+	}
+	stderr := newStderrLog(log)
+	cmd.Stderr = stderr
+	log.Debug("starting server", "command", cmd.Path, "args", cmd.Args[1:], "env_keys", procenv.Keys(cmd.Env), "dir", cmd.Dir)
+
+	td := opts.TerminateAfter
+	if td == 0 {
+		td = 2 * time.Second
+	}
+	cs, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd, TerminateDuration: td}, sopts)
+	if err != nil {
+		if cmd.Process != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+		if cleanup != nil {
+			cleanup()
+		}
+		if tail := stderr.tail(); tail != "" {
+			return nil, fmt.Errorf("starting %s: %w (stderr: %s)", spec.Command, err, tail)
+		}
+		return nil, fmt.Errorf("starting %s: %w", spec.Command, err)
+	}
+	return &Conn{Session: cs, Transport: Stdio, stderr: stderr, cleanup: cleanup}, nil
+}
+
+// Exec launches stdio servers as plain child processes with the given
+// (already scrubbed) environment.
+type Exec struct{}
+
+// Command implements [Launcher].
+func (Exec) Command(_ context.Context, spec *Spec, env []string) (*exec.Cmd, func(), error) {
+	path, err := lookPath(spec.Command, env)
+	if err != nil {
+		return nil, nil, err
+	}
+	cmd := exec.Command(path, spec.Args...)
+	cmd.Env = env
+	cmd.Dir = spec.Cwd
+	setProcAttr(cmd)
+	return cmd, nil, nil
+}
+
+// lookPath resolves a command on the PATH the server will get, not the
+// gateway's own, so what runs is what the config's environment names.
+func lookPath(command string, env []string) (string, error) {
+	if strings.ContainsRune(command, '/') {
+		return command, nil
+	}
+	for _, kv := range env {
+		if p, ok := strings.CutPrefix(kv, "PATH="); ok {
+			for _, dir := range strings.Split(p, ":") {
+				if dir == "" {
+					continue
+				}
+				cand := dir + "/" + command
+				if isExecutable(cand) {
+					return cand, nil
+				}
+			}
+			return "", fmt.Errorf("%q not found on PATH %s", command, p)
+		}
+	}
+	return exec.LookPath(command)
+}
+
+func httpClient(spec *Spec, opts Options) (*http.Client, error) {
+	headers, err := expandAll(spec.Headers, opts.Lookup)
+	if err != nil {
+		return nil, fmt.Errorf("headers of %s: %w", spec.Name, err)
+	}
+	base := opts.HTTPClient
+	if base == nil {
+		base = &http.Client{Transport: http.DefaultTransport}
+	}
+	if len(headers) == 0 {
+		return base, nil
+	}
+	rt := base.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	c := *base
+	c.Transport = headerTransport{base: rt, headers: headers}
+	return &c, nil
+}
+
+// headerTransport adds the configured headers (upstream credentials) to
+// every request. They are the server's own credentials, never the
+// downstream caller's.
+type headerTransport struct {
+	base    http.RoundTripper
+	headers map[string]string
+}
+
+func (t headerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	for k, v := range t.headers {
+		req.Header.Set(k, v)
+	}
+	return t.base.RoundTrip(req)
+}
+
+func expandAll(m map[string]string, lookup procenv.Lookup) (map[string]string, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		x, err := procenv.Expand(v, lookup)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+		out[k] = x
+	}
+	return out, nil
+}
