@@ -182,9 +182,10 @@ func (b *backend) dial(ctx context.Context) (*upstream.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.StartTimeout.D())
 	defer cancel()
 	return upstream.Dial(ctx, b.client, &b.spec, upstream.Options{
-		Logger:   b.g.log,
-		Launcher: b.g.opts.Launcher,
-		Lookup:   b.g.opts.Lookup,
+		Logger:          b.g.log,
+		Launcher:        b.g.opts.Launcher,
+		Lookup:          b.g.opts.Lookup,
+		MaxMessageBytes: int(b.g.cfg.Gateway.MaxMessageBytes),
 	})
 }
 
@@ -209,6 +210,28 @@ func (b *backend) session(ctx context.Context) (*mcp.ClientSession, error) {
 		case <-ctx.Done():
 			return nil, &upstreamError{server: b.name, msg: "did not finish starting in time", cause: ctx.Err()}
 		}
+	}
+}
+
+// settleProgress waits until the progress notifications the server sent
+// before its last response have been relayed.
+func (b *backend) settleProgress(ctx context.Context) {
+	b.mu.Lock()
+	conn := b.conn
+	b.mu.Unlock()
+	if conn != nil {
+		conn.Progress.Settle(ctx, 250*time.Millisecond)
+	}
+}
+
+// progressHandled marks one progress notification from the server as
+// relayed (or dropped).
+func (b *backend) progressHandled() {
+	b.mu.Lock()
+	conn := b.conn
+	b.mu.Unlock()
+	if conn != nil {
+		conn.Progress.Handled()
 	}
 }
 

@@ -68,6 +68,9 @@ func (g *Gateway) upstreamMiddleware(b *backend) mcp.Middleware {
 				n := &pipeline.Note{Direction: pipeline.ToClient, Method: method, Server: b.name, Params: marshalParams(req.GetParams())}
 				if err := g.chain.Notification(ctx, n); err != nil {
 					logDenial(b.log, "dropped notification from server", method, err)
+					if method == "notifications/progress" {
+						b.progressHandled()
+					}
 					return nil, nil
 				}
 			}
@@ -251,6 +254,7 @@ func (g *Gateway) soleSession() *mcp.ServerSession {
 // relayProgress maps a server's progress notification back to the client
 // whose call it is about.
 func (g *Gateway) relayProgress(ctx context.Context, b *backend, p *mcp.ProgressNotificationParams) {
+	defer b.progressHandled()
 	tok, _ := p.ProgressToken.(string)
 	f := g.flights.byProgress(tok)
 	if f == nil || f.b != b {

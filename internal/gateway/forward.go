@@ -171,6 +171,9 @@ func (f *flight) invoke(responses mcp.InputResponseMap, state string) (mcp.Resul
 	if err != nil {
 		return nil, f.upstreamErr(ctx, err, timeout)
 	}
+	if progress != nil {
+		f.b.settleProgress(ctx)
+	}
 	return res, nil
 }
 

@@ -78,6 +78,9 @@ type Options struct {
 	// TerminateAfter is how long closing a stdio server waits before
 	// SIGTERM and then SIGKILL.
 	TerminateAfter time.Duration
+	// MaxMessageBytes bounds one message from a stdio server; zero means
+	// the go-sdk default.
+	MaxMessageBytes int
 }
 
 // Conn is a live connection to one server.
@@ -86,8 +89,11 @@ type Conn struct {
 	// Transport is the transport actually used ("stdio", "streamable" or
 	// "sse"), after any fallback.
 	Transport string
-	stderr    *stderrLog
-	cleanup   func()
+	// Progress orders progress notifications before results; see
+	// [ProgressCounter].
+	Progress *ProgressCounter
+	stderr   *stderrLog
+	cleanup  func()
 }
 
 // Close ends the session; for stdio servers it closes stdin, waits, and
@@ -122,11 +128,12 @@ func Dial(ctx context.Context, client *mcp.Client, spec *Spec, opts Options) (*C
 	log = log.With("server", spec.Name)
 	sopts := &mcp.ClientSessionOptions{ProtocolVersion: spec.ProtocolVersion}
 
+	progress := newProgressCounter()
 	switch t := spec.EffectiveTransport(); t {
 	case Stdio:
-		return dialStdio(ctx, client, spec, opts, log, sopts)
+		return dialStdio(ctx, client, spec, opts, log, sopts, progress)
 	case Streamable, SSE:
-		hc, err := httpClient(spec, opts)
+		hc, err := httpClient(spec, opts, progress)
 		if err != nil {
 			return nil, err
 		}
@@ -135,11 +142,11 @@ func Dial(ctx context.Context, client *mcp.Client, spec *Spec, opts Options) (*C
 			if err != nil {
 				return nil, fmt.Errorf("connecting to %s over legacy SSE: %w", spec.URL, err)
 			}
-			return &Conn{Session: cs, Transport: SSE}, nil
+			return &Conn{Session: cs, Transport: SSE, Progress: progress}, nil
 		}
 		cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: spec.URL, HTTPClient: hc, MaxRetries: 2}, sopts)
 		if err == nil {
-			return &Conn{Session: cs, Transport: Streamable}, nil
+			return &Conn{Session: cs, Transport: Streamable, Progress: progress}, nil
 		}
 		// The 2025-11-25 spec's backwards-compatibility rule: a POST that
 		// fails with a 4xx means an old HTTP+SSE server; try GET for its
@@ -148,7 +155,7 @@ func Dial(ctx context.Context, client *mcp.Client, spec *Spec, opts Options) (*C
 			cs, sseErr := client.Connect(ctx, &mcp.SSEClientTransport{Endpoint: spec.URL, HTTPClient: hc}, sopts)
 			if sseErr == nil {
 				log.Info("server speaks legacy HTTP+SSE; using it")
-				return &Conn{Session: cs, Transport: SSE}, nil
+				return &Conn{Session: cs, Transport: SSE, Progress: progress}, nil
 			}
 			return nil, fmt.Errorf("connecting to %s: streamable HTTP failed (%v) and legacy SSE failed (%w)", spec.URL, err, sseErr)
 		}
@@ -168,7 +175,7 @@ func looksLikeOldServer(err error) bool {
 	return false
 }
 
-func dialStdio(ctx context.Context, client *mcp.Client, spec *Spec, opts Options, log *slog.Logger, sopts *mcp.ClientSessionOptions) (*Conn, error) {
+func dialStdio(ctx context.Context, client *mcp.Client, spec *Spec, opts Options, log *slog.Logger, sopts *mcp.ClientSessionOptions, progress *ProgressCounter) (*Conn, error) {
 	if spec.Command == "" {
 		return nil, errors.New("no command to run")
 	}
@@ -193,7 +200,7 @@ func dialStdio(ctx context.Context, client *mcp.Client, spec *Spec, opts Options
 	if td == 0 {
 		td = 2 * time.Second
 	}
-	cs, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd, TerminateDuration: td}, sopts)
+	cs, err := client.Connect(ctx, &commandTransport{cmd: cmd, terminate: td, progress: progress, maxLine: opts.MaxMessageBytes}, sopts)
 	if err != nil {
 		if cmd.Process != nil {
 			_ = cmd.Process.Kill()
@@ -207,7 +214,7 @@ func dialStdio(ctx context.Context, client *mcp.Client, spec *Spec, opts Options
 		}
 		return nil, fmt.Errorf("starting %s: %w", spec.Command, err)
 	}
-	return &Conn{Session: cs, Transport: Stdio, stderr: stderr, cleanup: cleanup}, nil
+	return &Conn{Session: cs, Transport: Stdio, Progress: progress, stderr: stderr, cleanup: cleanup}, nil
 }
 
 // Exec launches stdio servers as plain child processes with the given
@@ -250,24 +257,24 @@ func lookPath(command string, env []string) (string, error) {
 	return exec.LookPath(command)
 }
 
-func httpClient(spec *Spec, opts Options) (*http.Client, error) {
+func httpClient(spec *Spec, opts Options, progress *ProgressCounter) (*http.Client, error) {
 	headers, err := expandAll(spec.Headers, opts.Lookup)
 	if err != nil {
 		return nil, fmt.Errorf("headers of %s: %w", spec.Name, err)
 	}
 	base := opts.HTTPClient
 	if base == nil {
-		base = &http.Client{Transport: http.DefaultTransport}
-	}
-	if len(headers) == 0 {
-		return base, nil
+		base = &http.Client{}
 	}
 	rt := base.Transport
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
+	if len(headers) > 0 {
+		rt = headerTransport{base: rt, headers: headers}
+	}
 	c := *base
-	c.Transport = headerTransport{base: rt, headers: headers}
+	c.Transport = countingTransport{base: rt, p: progress}
 	return &c, nil
 }
 
