@@ -105,6 +105,9 @@ func newRoot(stdio IO) *cobra.Command {
 	root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 	root.AddCommand(
 		newVersionCmd(stdio),
+		newGatewayCmd(stdio),
+		newWrapCmd(stdio),
+		newConfigCmd(stdio),
 	)
 	markUsageErrors(root)
 	return root

@@ -47,6 +47,11 @@ type backend struct {
 	upSince   time.Time
 	transport string
 
+	// rootsToggle alternates a sentinel root in the client's own roots
+	// list; see rootsChanged.
+	rootsMu     sync.Mutex
+	rootsToggle bool
+
 	// refreshMu serializes catalog refreshes so list_changed storms do not
 	// interleave.
 	refreshMu sync.Mutex
@@ -233,6 +238,23 @@ func (b *backend) progressHandled() {
 	if conn != nil {
 		conn.Progress.Handled()
 	}
+}
+
+// rootsChanged tells the server that the client's roots changed, so that
+// it asks again. The go-sdk client sends notifications/roots/list_changed
+// only when its own roots set changes, so a sentinel root is added and
+// removed in turn; it never reaches the server, because the gateway
+// answers roots/list from the downstream client.
+func (b *backend) rootsChanged() {
+	b.rootsMu.Lock()
+	defer b.rootsMu.Unlock()
+	const sentinel = "mcpwarden:roots-changed"
+	if b.rootsToggle {
+		b.client.RemoveRoots(sentinel)
+	} else {
+		b.client.AddRoots(&mcp.Root{URI: sentinel})
+	}
+	b.rootsToggle = !b.rootsToggle
 }
 
 func (b *backend) status() error {

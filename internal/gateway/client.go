@@ -101,13 +101,24 @@ func (g *Gateway) onListChanged(b *backend, kinds listKind) {
 // refused rather than risk sending one client's question, or data, to
 // another.
 func (g *Gateway) serverToClient(ctx context.Context, b *backend, method string, req mcp.Request) (mcp.Result, error) {
+	// Params may be absent on the wire (roots/list has none), which the
+	// go-sdk delivers as a typed nil.
 	var ir mcp.InputRequest
 	switch p := req.GetParams().(type) {
 	case *mcp.CreateMessageWithToolsParams:
+		if p == nil {
+			p = &mcp.CreateMessageWithToolsParams{}
+		}
 		ir = p
 	case *mcp.ElicitParams:
+		if p == nil {
+			p = &mcp.ElicitParams{}
+		}
 		ir = p
 	case *mcp.ListRootsParams:
+		if p == nil {
+			p = &mcp.ListRootsParams{}
+		}
 		ir = p
 	default:
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unexpected params %T for %s", p, method)}
@@ -140,8 +151,9 @@ func (g *Gateway) serverToClient(ctx context.Context, b *backend, method string,
 		Direction: pipeline.ToClient,
 		Method:    method,
 		Server:    b.name,
-		Params:    marshalParams(req.GetParams()),
+		Params:    marshalParams(ir),
 	}
+	orig := call.Params
 	if f != nil {
 		call.Name = f.name
 	}
@@ -152,9 +164,9 @@ func (g *Gateway) serverToClient(ctx context.Context, b *backend, method string,
 		d, _ := pipeline.AsDenial(err)
 		return nil, &jsonrpc.Error{Code: codeFor(d), Message: d.Reason}
 	}
-	if call.Params != nil {
+	if !sameBytes(call.Params, orig) {
 		if err := unmarshalInto(call.Params, ir); err != nil {
-			return nil, err
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "an interceptor rewrote the request into something invalid: " + err.Error()}
 		}
 	}
 

@@ -45,6 +45,10 @@ type Options struct {
 	// PageSize is the number of items per page of list results; zero
 	// means the go-sdk default (1000).
 	PageSize int
+	// Flat serves a single server's tools and prompts under their own
+	// names, without the server prefix, so that `mcpwarden wrap` is a
+	// drop-in replacement for the server it wraps.
+	Flat bool
 }
 
 // Gateway fronts a set of upstream MCP servers with one MCP server. It is
@@ -108,6 +112,9 @@ func New(opts Options) (*Gateway, error) {
 	}
 	if err := checkNames(cfg, g.sep); err != nil {
 		return nil, err
+	}
+	if opts.Flat && len(enabled(cfg)) != 1 {
+		return nil, fmt.Errorf("gateway: flat naming needs exactly one server, have %d", len(enabled(cfg)))
 	}
 	for i := range cfg.Servers {
 		sc := &cfg.Servers[i]
@@ -246,8 +253,24 @@ func (g *Gateway) backend(name string) (*backend, bool) {
 	return b, ok
 }
 
+func enabled(cfg *config.Config) []config.Server {
+	var out []config.Server
+	for _, s := range cfg.Servers {
+		if !s.Disabled {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // split turns a namespaced name into server and upstream name.
 func (g *Gateway) split(name string) (server, inner string, ok bool) {
+	if g.opts.Flat {
+		if name == "" {
+			return "", "", false
+		}
+		return g.backends[0].name, name, true
+	}
 	server, inner, ok = strings.Cut(name, g.sep)
 	if !ok || server == "" || inner == "" {
 		return "", "", false
@@ -258,4 +281,9 @@ func (g *Gateway) split(name string) (server, inner string, ok bool) {
 	return server, inner, true
 }
 
-func (g *Gateway) join(server, name string) string { return server + g.sep + name }
+func (g *Gateway) join(server, name string) string {
+	if g.opts.Flat {
+		return name
+	}
+	return server + g.sep + name
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -80,13 +81,27 @@ func (g *Gateway) downstreamMiddleware(next mcp.MethodHandler) mcp.MethodHandler
 					return nil, nil
 				}
 			}
-			return next(ctx, method, req)
+			res, err := next(ctx, method, req)
+			switch method {
+			case "notifications/initialized":
+				// Servers ask for roots when they start, often before any
+				// client is connected; now there is one to ask.
+				if p := ss.InitializeParams(); p != nil && p.Capabilities != nil && (p.Capabilities.RootsV2 != nil || p.Capabilities.Roots.ListChanged) {
+					g.rootsChanged()
+				}
+			case "notifications/roots/list_changed":
+				g.rootsChanged()
+			}
+			return res, err
 		}
 		if g.draining.Load() && method != "ping" {
 			return nil, &jsonrpc.Error{Code: codeShuttingDown, Message: "mcpwarden is shutting down and accepts no new requests"}
 		}
 		g.inflight.Add(1)
 		defer g.inflight.Done()
+		if waitsForCatalog(method) {
+			g.awaitFirstAttempt(ctx)
+		}
 
 		call := &pipeline.Call{
 			Session:   g.sessions.id(ss),
@@ -98,6 +113,12 @@ func (g *Gateway) downstreamMiddleware(next mcp.MethodHandler) mcp.MethodHandler
 		}
 		g.route(call, req.GetParams())
 		ctx = context.WithValue(ctx, callKey{}, call)
+		next := func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+			if method == "logging/setLevel" {
+				g.propagateLogLevel(req.GetParams())
+			}
+			return next(ctx, method, req)
+		}
 		if g.chain.Len() == 0 {
 			res, err := next(ctx, method, req)
 			return g.decorate(method, res), err
@@ -143,10 +164,30 @@ func (g *Gateway) downstreamMiddleware(next mcp.MethodHandler) mcp.MethodHandler
 			upErr = e
 		}
 		g.chain.Finish(ctx, call, out, upErr)
-		if method == "logging/setLevel" {
-			g.propagateLogLevel(req.GetParams())
-		}
 		return res, nil
+	}
+}
+
+// waitsForCatalog reports whether a method's answer depends on the
+// upstream catalogs, so that a client connecting while servers are still
+// starting gets their tools and instructions rather than an empty list.
+func waitsForCatalog(method string) bool {
+	switch method {
+	case "initialize", "server/discover", "tools/list", "prompts/list", "resources/list", "resources/templates/list":
+		return true
+	}
+	return false
+}
+
+// awaitFirstAttempt waits until every backend has connected or failed
+// once. After startup it returns at once.
+func (g *Gateway) awaitFirstAttempt(ctx context.Context) {
+	for _, b := range g.backends {
+		select {
+		case <-b.firstAttempt:
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 
@@ -173,6 +214,10 @@ func (g *Gateway) instructions() string {
 		}
 		if b.Len() > 0 {
 			b.WriteString("\n\n")
+		}
+		if g.opts.Flat {
+			b.WriteString(text)
+			continue
 		}
 		fmt.Fprintf(&b, "Instructions from server %q (its tools and prompts are named %s%s*):\n%s", be.name, be.name, g.sep, text)
 	}
@@ -293,22 +338,37 @@ func (g *Gateway) resourceBackend(uri string) (*backend, error) {
 	return b, nil
 }
 
+func (g *Gateway) rootsChanged() {
+	for _, b := range g.backends {
+		b.rootsChanged()
+	}
+}
+
+// propagateLogLevel sets the level on every upstream server that
+// supports logging, before the client's setLevel returns, so messages
+// logged by the next call are already filtered at the right level.
 func (g *Gateway) propagateLogLevel(params mcp.Params) {
 	p, ok := params.(*mcp.SetLoggingLevelParams)
-	if !ok {
+	if !ok || p == nil {
 		return
 	}
+	var wg sync.WaitGroup
 	for _, b := range g.backends {
+		wg.Add(1)
 		go func() {
+			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			if cs, err := b.session(ctx); err == nil {
 				if caps := cs.InitializeResult().Capabilities; caps != nil && caps.Logging != nil {
-					_ = cs.SetLoggingLevel(ctx, &mcp.SetLoggingLevelParams{Level: p.Level})
+					if err := cs.SetLoggingLevel(ctx, &mcp.SetLoggingLevelParams{Level: p.Level}); err != nil {
+						b.log.Warn("setting the log level upstream failed", "err", err)
+					}
 				}
 			}
 		}()
 	}
+	wg.Wait()
 }
 
 // JSON-RPC codes the gateway answers with.

@@ -71,7 +71,10 @@ func NewServer(name string) *mcp.Server {
 	})
 
 	tool := func(name, desc string, props map[string]any, h mcp.ToolHandler) {
-		schema := map[string]any{"type": "object", "properties": props}
+		schema := map[string]any{"type": "object"}
+		if props != nil {
+			schema["properties"] = props
+		}
 		s.AddTool(&mcp.Tool{Name: name, Description: desc, InputSchema: schema}, h)
 	}
 	str := map[string]any{"type": "string"}
