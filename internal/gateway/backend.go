@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -56,6 +57,9 @@ type backend struct {
 	// interleave.
 	refreshMu sync.Mutex
 	cat       catalog
+	// toolCount mirrors len(cat.tools) for status reports, which must not
+	// wait behind a refresh stuck on a slow server.
+	toolCount atomic.Int64
 }
 
 func newBackend(g *Gateway, sc *config.Server) *backend {
@@ -190,6 +194,7 @@ func (b *backend) dial(ctx context.Context) (*upstream.Conn, error) {
 		Logger:          b.g.log,
 		Launcher:        b.g.opts.Launcher,
 		Lookup:          b.g.opts.Lookup,
+		HTTPClient:      b.g.opts.HTTPClient,
 		MaxMessageBytes: int(b.g.cfg.Gateway.MaxMessageBytes),
 	})
 }
@@ -279,9 +284,7 @@ func (b *backend) snapshot() Status {
 		s.Error = b.lastErr.Error()
 	}
 	b.mu.Unlock()
-	b.refreshMu.Lock()
-	s.Tools = len(b.cat.tools)
-	b.refreshMu.Unlock()
+	s.Tools = int(b.toolCount.Load())
 	return s
 }
 

@@ -169,6 +169,7 @@ func (b *backend) syncTools(tools map[string]*mcp.Tool) {
 		g.srv.RemoveTools(ns...)
 	})
 	b.cat.tools = tools
+	b.toolCount.Store(int64(len(b.cat.toolFP)))
 }
 
 func (b *backend) syncPrompts(prompts map[string]*mcp.Prompt) {

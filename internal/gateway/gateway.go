@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,8 @@ type Options struct {
 	Launcher upstream.Launcher
 	// Lookup reads mcpwarden's own environment; nil means os.LookupEnv.
 	Lookup procenv.Lookup
+	// HTTPClient reaches HTTP upstreams; nil means a default client.
+	HTTPClient *http.Client
 	// Version is reported as the gateway's serverInfo version.
 	Version string
 	// Identify returns the caller of a downstream request. nil means

@@ -138,11 +138,7 @@ func Dial(ctx context.Context, client *mcp.Client, spec *Spec, opts Options) (*C
 			return nil, err
 		}
 		if t == SSE {
-			cs, err := client.Connect(ctx, &mcp.SSEClientTransport{Endpoint: spec.URL, HTTPClient: hc}, sopts)
-			if err != nil {
-				return nil, fmt.Errorf("connecting to %s over legacy SSE: %w", spec.URL, err)
-			}
-			return &Conn{Session: cs, Transport: SSE, Progress: progress}, nil
+			return dialSSE(ctx, client, spec, hc, sopts, progress)
 		}
 		cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: spec.URL, HTTPClient: hc, MaxRetries: 2}, sopts)
 		if err == nil {
@@ -152,18 +148,42 @@ func Dial(ctx context.Context, client *mcp.Client, spec *Spec, opts Options) (*C
 		// fails with a 4xx means an old HTTP+SSE server; try GET for its
 		// endpoint event. Only do so when the transport was not pinned.
 		if spec.Transport == "" && looksLikeOldServer(err) {
-			cs, sseErr := client.Connect(ctx, &mcp.SSEClientTransport{Endpoint: spec.URL, HTTPClient: hc}, sopts)
+			conn, sseErr := dialSSE(ctx, client, spec, hc, sopts, progress)
 			if sseErr == nil {
 				log.Info("server speaks legacy HTTP+SSE; using it")
-				return &Conn{Session: cs, Transport: SSE, Progress: progress}, nil
+				return conn, nil
 			}
-			return nil, fmt.Errorf("connecting to %s: streamable HTTP failed (%v) and legacy SSE failed (%w)", spec.URL, err, sseErr)
+			return nil, fmt.Errorf("connecting to %s: streamable HTTP failed (%v) and %w", spec.URL, err, sseErr)
 		}
 		return nil, fmt.Errorf("connecting to %s: %w", spec.URL, err)
 	default:
 		return nil, fmt.Errorf("unknown transport %q", t)
 	}
 }
+
+// dialSSE connects over legacy HTTP+SSE. The go-sdk opens the event
+// stream with the context given to Connect, so that context must live as
+// long as the connection, not just the handshake: it is cancelled when the
+// handshake fails or times out, or when the connection is closed.
+func dialSSE(ctx context.Context, client *mcp.Client, spec *Spec, hc *http.Client, sopts *mcp.ClientSessionOptions, progress *ProgressCounter) (*Conn, error) {
+	connCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, cancel)
+	cs, err := client.Connect(ctx, &ctxTransport{ctx: connCtx, t: &mcp.SSEClientTransport{Endpoint: spec.URL, HTTPClient: hc}}, sopts)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("connecting to %s over legacy SSE: %w", spec.URL, err)
+	}
+	stop()
+	return &Conn{Session: cs, Transport: SSE, Progress: progress, cleanup: cancel}, nil
+}
+
+// ctxTransport connects t with its own context instead of the caller's.
+type ctxTransport struct {
+	ctx context.Context
+	t   mcp.Transport
+}
+
+func (c *ctxTransport) Connect(context.Context) (mcp.Connection, error) { return c.t.Connect(c.ctx) }
 
 func looksLikeOldServer(err error) bool {
 	msg := err.Error()

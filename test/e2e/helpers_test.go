@@ -241,10 +241,16 @@ func everythingStdio(t *testing.T, name string) string {
 // startEverythingHTTP runs server-everything's Streamable HTTP mode on a
 // free loopback port and returns its URL.
 func startEverythingHTTP(t *testing.T) string {
+	return startEverything(t, "streamableHttp", "/mcp")
+}
+
+// startEverything runs server-everything in an HTTP mode (streamableHttp
+// or sse) and returns the URL of path on it.
+func startEverything(t *testing.T, mode, path string) string {
 	t.Helper()
 	dir := peersDir(t)
 	port := freePort(t)
-	cmd := exec.Command("node", "server-everything.mjs", "streamableHttp")
+	cmd := exec.Command("node", "server-everything.mjs", mode)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port))
 	var out syncBuffer
@@ -263,7 +269,7 @@ func startEverythingHTTP(t *testing.T) string {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return "http://" + addr + "/mcp"
+			return "http://" + addr + path
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("server-everything did not listen on %s:\n%s", addr, out.String())
