@@ -17,11 +17,14 @@ var severityDot = map[finding.Severity]string{
 	finding.Critical: "🔴", finding.High: "🟠", finding.Medium: "🟡", finding.Low: "🔵", finding.Info: "⚪",
 }
 
-// mdText escapes untrusted text as Markdown prose on one line.
+// mdText escapes untrusted text as Markdown prose on one line. It never
+// starts a line, so only characters that open inline markup (emphasis,
+// code, links, HTML, entities, math, table cells, heading closers) need a
+// backslash.
 func mdText(s string) string {
 	var b strings.Builder
 	for _, r := range revealed(s, false) {
-		if strings.ContainsRune("\\`*_{}[]()<>#+-.!|~&=:\"'", r) {
+		if strings.ContainsRune("\\`*_[]<>|~&#$", r) {
 			b.WriteByte('\\')
 		}
 		b.WriteRune(r)
