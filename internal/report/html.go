@@ -35,6 +35,7 @@ document.querySelectorAll('[data-filter]').forEach(function (b) {
 
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"u":  func(s string) template.HTML { return revealHTML(s, false) },
+	"r":  func(s string) string { return revealed(s, false) }, // for attributes and <title>
 	"um": func(s string) template.HTML { return revealHTML(s, true) },
 }).Parse(htmlSource))
 

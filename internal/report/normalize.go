@@ -138,15 +138,6 @@ func (t Tool) hasCapability(c Capability) bool { return slices.Contains(t.Capabi
 // severities lists severities most severe first, the order summaries use.
 var severities = []finding.Severity{finding.Critical, finding.High, finding.Medium, finding.Low, finding.Info}
 
-// serverCounts tallies s's findings by severity.
-func serverCounts(fs []finding.Finding) map[finding.Severity]int {
-	n := make(map[finding.Severity]int)
-	for _, f := range fs {
-		n[f.Severity]++
-	}
-	return n
-}
-
 // statusCounts tallies servers by status.
 func (r *Report) statusCounts() (scanned, static, notScanned int) {
 	for _, s := range r.Servers {
@@ -164,10 +155,19 @@ func (r *Report) statusCounts() (scanned, static, notScanned int) {
 	return scanned, static, notScanned
 }
 
-// validate rejects reports no renderer can represent faithfully: a finding
-// with a severity or category outside the vocabulary is a scanner bug, and
-// guessing would misreport it.
+// validate rejects reports no renderer can represent faithfully: a
+// severity, category or capability outside the vocabulary is a scanner
+// bug, and guessing would misreport it.
 func validate(r *Report) error {
+	for _, s := range r.Servers {
+		for _, t := range s.Tools {
+			for _, c := range t.Capabilities {
+				if !slices.Contains(Capabilities, c) {
+					return fmt.Errorf("server %q tool %q: unknown capability %q", s.Name, t.Name, c)
+				}
+			}
+		}
+	}
 	for _, f := range r.AllFindings() {
 		if int(f.Severity) >= len(severities) {
 			return fmt.Errorf("finding %s: invalid severity %d", f.RuleID, f.Severity)

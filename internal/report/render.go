@@ -120,19 +120,23 @@ func ParseColorMode(s string) (ColorMode, error) {
 // or empty (https://no-color.org) and TERM is not "dumb". getenv nil means
 // os.Getenv.
 func (m ColorMode) Enabled(w io.Writer, getenv func(string) string) bool {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	return m.enabled(m == ColorAuto && IsTerminal(w), getenv)
+}
+
+func (m ColorMode) enabled(terminal bool, getenv func(string) string) bool {
 	switch m {
 	case ColorAlways:
 		return true
 	case ColorNever:
 		return false
 	}
-	if getenv == nil {
-		getenv = os.Getenv
-	}
 	if getenv("NO_COLOR") != "" || getenv("TERM") == "dumb" {
 		return false
 	}
-	return IsTerminal(w)
+	return terminal
 }
 
 // IsTerminal reports whether w is a terminal.

@@ -135,7 +135,10 @@ func TestFingerprintStability(t *testing.T) {
 		func(f *finding.Finding) { f.Title = "Parameter \"service\" reaches sh -c (seen 2026-11-25T10:00:00Z)" },
 		func(f *finding.Finding) { f.Detail = "other words" },
 		func(f *finding.Finding) { f.Severity = finding.Critical; f.Confidence = 0.3 },
-		func(f *finding.Finding) { f.Evidence[0].Text = "reworded"; f.Evidence[0].Span = &finding.Span{Start: 1, End: 2} },
+		func(f *finding.Finding) {
+			f.Evidence[0].Text = "reworded"
+			f.Evidence[0].Span = &finding.Span{Start: 1, End: 2}
+		},
 		func(f *finding.Finding) { f.Evidence = append(f.Evidence, finding.Evidence{Field: "other"}) },
 	}
 	for i, m := range same {

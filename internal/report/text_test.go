@@ -157,6 +157,24 @@ func TestColorMode(t *testing.T) {
 			t.Errorf("ColorMode(%q).Enabled(%T) = %v, want %v", tt.mode, tt.w, got, tt.want)
 		}
 	}
+	// auto on a terminal, which a test cannot open portably, by the inner
+	// decision.
+	autoTests := []struct {
+		terminal bool
+		env      func(string) string
+		want     bool
+	}{
+		{true, env(), true},
+		{true, env("NO_COLOR", "1"), false},
+		{true, env("NO_COLOR", ""), true}, // empty NO_COLOR does not count
+		{true, env("TERM", "dumb"), false},
+		{false, env("TERM", "xterm-256color"), false},
+	}
+	for _, tt := range autoTests {
+		if got := ColorAuto.enabled(tt.terminal, tt.env); got != tt.want {
+			t.Errorf("auto.enabled(terminal=%v, NO_COLOR=%q TERM=%q) = %v, want %v", tt.terminal, tt.env("NO_COLOR"), tt.env("TERM"), got, tt.want)
+		}
+	}
 	for in, want := range map[string]ColorMode{"": ColorAuto, "AUTO": ColorAuto, "always": ColorAlways, "never": ColorNever} {
 		if got, err := ParseColorMode(in); got != want || err != nil {
 			t.Errorf("ParseColorMode(%q) = %q, %v, want %q", in, got, err, want)
