@@ -63,6 +63,57 @@ func (p palette) quoted(s string, n int) string {
 	return p.dim("“") + p.untrusted(s, n) + p.dim("”")
 }
 
+// wrapUntrusted reveals s and breaks it into lines of at most width
+// columns, at a space when there is one in the second half of the line and
+// anywhere otherwise (evidence is often one long token). Hidden-character
+// stand-ins keep their highlight across breaks.
+func (p palette) wrapUntrusted(s string, width int) []string {
+	width = max(width, 20)
+	type cell struct {
+		r      rune
+		hidden bool
+	}
+	var cells []cell
+	for _, seg := range reveal(s, false) {
+		for _, r := range seg.text {
+			cells = append(cells, cell{r, seg.hidden})
+		}
+	}
+	var lines []string
+	for len(cells) > 0 {
+		n := min(width, len(cells))
+		if n < len(cells) {
+			for i := n - 1; i > width/2; i-- {
+				if cells[i].r == ' ' && !cells[i].hidden {
+					n = i + 1
+					break
+				}
+			}
+		}
+		var b, run strings.Builder
+		hidden := false
+		flush := func() {
+			if hidden {
+				b.WriteString(p.sgr("1;35", run.String()))
+			} else {
+				b.WriteString(run.String())
+			}
+			run.Reset()
+		}
+		for _, c := range cells[:n] {
+			if c.hidden != hidden {
+				flush()
+				hidden = c.hidden
+			}
+			run.WriteRune(c.r)
+		}
+		flush()
+		lines = append(lines, strings.TrimRight(b.String(), " "))
+		cells = cells[n:]
+	}
+	return lines
+}
+
 type textWriter struct {
 	p     palette
 	width int
@@ -342,14 +393,33 @@ func (t *textWriter) evidence(ind string, e finding.Evidence) {
 	if e.Span != nil {
 		label += t.p.dim(fmt.Sprintf(" [%d:%d]", e.Span.Start, e.Span.End))
 	}
-	textMax := max(t.width-len(ind)-4, 40) * 3
+	const textMax = 600 // runes of quoted evidence; the JSON report has it all
+	// quote writes text after prefix: on the same line when it fits,
+	// wrapped below it otherwise; with hang, always beside the prefix with
+	// continuation lines aligned under the text (for − and + of a diff).
+	quote := func(prefix, text string, hang bool) {
+		inner := len(ind) + 2
+		if hang {
+			inner = len(ind) + displayWidth(prefix) + 1
+		}
+		lines := t.p.wrapUntrusted("“"+clip(text, textMax)+"”", t.width-inner)
+		if hang || len(lines) == 1 && displayWidth(prefix)+1+displayWidth(lines[0]) <= t.width-len(ind) {
+			t.line("%s%s %s", ind, prefix, lines[0])
+			lines = lines[1:]
+		} else {
+			t.line("%s%s", ind, prefix)
+		}
+		for _, l := range lines {
+			t.line("%s%s", strings.Repeat(" ", inner), l)
+		}
+	}
 	switch {
 	case e.Previous != "":
 		t.line("%s%s %s", ind, label, t.p.dim("changed"))
-		t.line("%s  %s %s", ind, t.p.red("−"), t.p.quoted(e.Previous, textMax))
-		t.line("%s  %s %s", ind, t.p.green("+"), t.p.quoted(e.Text, textMax))
+		quote("  "+t.p.red("−"), e.Previous, true)
+		quote("  "+t.p.green("+"), e.Text, true)
 	case e.Text != "":
-		t.line("%s%s %s", ind, label, t.p.quoted(e.Text, textMax))
+		quote(label, e.Text, false)
 	default:
 		t.line("%s%s", ind, label)
 	}
