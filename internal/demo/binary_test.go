@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,7 +24,7 @@ func TestBinaryStdio(t *testing.T) {
 	dir := t.TempDir()
 	cmd := exec.Command(bin, "demo-server", "--workspace", dir)
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + dir}
-	var stderr strings.Builder
+	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	c, changed := newClient()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -74,7 +75,7 @@ func TestBinaryHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr strings.Builder
+	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -126,6 +127,25 @@ func TestBinaryRefusesPublicAddress(t *testing.T) {
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("demo-server created its workspace before refusing the address")
 	}
+}
+
+// syncBuffer collects a child's stderr, written by exec's copying
+// goroutine while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func readCanary(t *testing.T, dir string) string {
