@@ -108,6 +108,7 @@ func newRoot(stdio IO) *cobra.Command {
 		newGatewayCmd(stdio),
 		newWrapCmd(stdio),
 		newConfigCmd(stdio),
+		newDemoServerCmd(stdio),
 	)
 	markUsageErrors(root)
 	return root

@@ -141,5 +141,3 @@ func parseEnvFlags(flags []string) (map[string]string, error) {
 	}
 	return env, nil
 }
-
-

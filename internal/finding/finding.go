@@ -108,6 +108,9 @@ type Evidence struct {
 	Text string `json:"text,omitempty"`
 	// Note explains what the evidence shows when Text alone does not.
 	Note string `json:"note,omitempty"`
+	// Previous is the earlier value of Field when the finding is a change
+	// (a lockfile diff: Previous is the pinned text, Text the current one).
+	Previous string `json:"previous,omitempty"`
 }
 
 // Finding is one reported problem.

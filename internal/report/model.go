@@ -28,6 +28,19 @@ type Report struct {
 	CrossServer []finding.Finding `json:"cross_server_findings"`
 	// Suppressed counts findings hidden by a suppression or baseline file.
 	Suppressed int `json:"suppressed"`
+	// Rules describes the rules that produced the findings, so a report is
+	// readable on its own and SARIF can carry full rule metadata. Optional:
+	// renderers fall back to what the findings themselves say.
+	Rules []Rule `json:"rules,omitempty"`
+}
+
+// Rule is the documentation of one rule ID, as docs/scan.md explains it.
+type Rule struct {
+	ID       string           `json:"id"`
+	Category finding.Category `json:"category"`
+	Severity finding.Severity `json:"severity"` // default severity
+	Summary  string           `json:"summary"`  // one line
+	Detail   string           `json:"detail,omitempty"`
 }
 
 // ToolInfo identifies the scanner that produced the report.
@@ -48,6 +61,11 @@ const (
 	Static     Status = "static"      // reviewed from a definitions dump or config only
 	NotScanned Status = "not_scanned" // could not start, timed out, needs auth, ...
 )
+
+// Reviewed reports whether the status means the server was actually
+// reviewed. Anything else, including a status this version does not know,
+// is not scanned.
+func (s Status) Reviewed() bool { return s == Scanned || s == Static }
 
 // Server is the review of one MCP server.
 type Server struct {
@@ -103,9 +121,12 @@ var Capabilities = []Capability{CapFilesystem, CapNetwork, CapShell, CapDatabase
 
 // Tool is one tool in the inventory.
 type Tool struct {
-	Name         string         `json:"name"`
-	Title        string         `json:"title,omitempty"`
-	Description  string         `json:"description,omitempty"`
+	Name        string `json:"name"`
+	Title       string `json:"title,omitempty"`
+	Description string `json:"description,omitempty"`
+	// Parameters names the input schema's top-level properties in schema
+	// order, so the inventory can show a signature like fetch_logs(service).
+	Parameters   []string       `json:"parameters,omitempty"`
 	Capabilities []Capability   `json:"capabilities"`
 	Annotations  map[string]any `json:"annotations,omitempty"`
 	// Flow labels used by the toxic-flow analysis: "untrusted_source",
@@ -152,11 +173,13 @@ func (r *Report) AllFindings() []finding.Finding {
 	return append(all, r.CrossServer...)
 }
 
-// Unscanned returns the servers that could not be reviewed.
+// Unscanned returns the servers that could not be reviewed. A server with
+// an unknown or empty status counts as not scanned: only a positive
+// Scanned or Static is ever taken as reviewed.
 func (r *Report) Unscanned() []Server {
 	var out []Server
 	for _, s := range r.Servers {
-		if s.Status == NotScanned {
+		if !s.Status.Reviewed() {
 			out = append(out, s)
 		}
 	}

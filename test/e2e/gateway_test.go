@@ -19,22 +19,22 @@ import (
 func TestWrapNodeClientEverything(t *testing.T) {
 	dir := peersDir(t)
 	steps := []map[string]any{
-		{"op": "listTools"},                                          // 0
-		{"op": "callTool", "name": "echo", "arguments": map[string]any{"message": "through wrap"}}, // 1
-		{"op": "callTool", "name": "get-sum", "arguments": map[string]any{"a": 2, "b": 40}},        // 2
-		{"op": "waitTool", "name": "trigger-sampling-request"},                                     // 3
-		{"op": "callTool", "name": "trigger-sampling-request", "arguments": map[string]any{"prompt": "ping"}}, // 4
-		{"op": "callTool", "name": "trigger-elicitation-request"},                                  // 5
-		{"op": "callTool", "name": "get-roots-list"},                                               // 6
+		{"op": "listTools"}, // 0
+		{"op": "callTool", "name": "echo", "arguments": map[string]any{"message": "through wrap"}},                                             // 1
+		{"op": "callTool", "name": "get-sum", "arguments": map[string]any{"a": 2, "b": 40}},                                                    // 2
+		{"op": "waitTool", "name": "trigger-sampling-request"},                                                                                 // 3
+		{"op": "callTool", "name": "trigger-sampling-request", "arguments": map[string]any{"prompt": "ping"}},                                  // 4
+		{"op": "callTool", "name": "trigger-elicitation-request"},                                                                              // 5
+		{"op": "callTool", "name": "get-roots-list"},                                                                                           // 6
 		{"op": "callTool", "name": "trigger-long-running-operation", "arguments": map[string]any{"duration": 1, "steps": 3}, "progress": true}, // 7
 		{"op": "listPrompts"}, // 8
-		{"op": "getPrompt", "name": "args-prompt", "arguments": map[string]any{"city": "Lisbon"}}, // 9
+		{"op": "getPrompt", "name": "args-prompt", "arguments": map[string]any{"city": "Lisbon"}},                                                                     // 9
 		{"op": "complete", "ref": map[string]any{"type": "ref/prompt", "name": "completable-prompt"}, "argument": map[string]any{"name": "department", "value": "E"}}, // 10
-		{"op": "listResources"},         // 11
-		{"op": "listResourceTemplates"}, // 12
+		{"op": "listResources"},                                         // 11
+		{"op": "listResourceTemplates"},                                 // 12
 		{"op": "readResource", "uri": "demo://resource/dynamic/text/1"}, // 13
 		{"op": "cancelTool", "name": "trigger-long-running-operation", "arguments": map[string]any{"duration": 30, "steps": 30}, "afterMs": 500}, // 14
-		{"op": "callTool", "name": "echo", "arguments": map[string]any{"message": "still alive"}},                                              // 15
+		{"op": "callTool", "name": "echo", "arguments": map[string]any{"message": "still alive"}},                                                // 15
 	}
 	r := runNode(t, map[string]any{
 		"transport": "stdio",
