@@ -180,7 +180,10 @@ func (x *expander) opencode(s string) (string, []string) {
 	var unresolved []string
 	for i := 0; i < len(s); {
 		rest := s[i:]
-		if s[i] != '{' || !(strings.HasPrefix(rest, "{env:") || strings.HasPrefix(rest, "{file:")) {
+		// In a file of unknown origin, ${env:X} is a VS Code-style token
+		// already reported by the ${...} scan.
+		dollar := x.style == styleUnknown && i > 0 && s[i-1] == '$'
+		if s[i] != '{' || dollar || !(strings.HasPrefix(rest, "{env:") || strings.HasPrefix(rest, "{file:")) {
 			b.WriteByte(s[i])
 			i++
 			continue
