@@ -239,6 +239,14 @@ func parse(f format, path string, data []byte) (*node, error) {
 	return parseJSONC(data)
 }
 
+func knownExt(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".json", ".jsonc", ".yaml", ".yml", ".toml":
+		return true
+	}
+	return false
+}
+
 func formatOf(path string) format {
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".yaml", ".yml":
@@ -255,8 +263,8 @@ func formatOf(path string) format {
 // `mcpServers` (Claude-style, or a Continue list), `servers` (VS Code
 // mcp.json), `mcp.servers` (VS Code settings), `context_servers` (Zed),
 // `mcp` (OpenCode), `extensions` (Goose), `mcp_servers` (Codex TOML). Bad
-// entries are returned as errors alongside the good ones; the error is a
-// [*FileError] that wraps all of them (errors.Join) and names the file.
+// entries are returned alongside the good ones, with an error that joins
+// (errors.Join) one [*FileError] per problem, each naming the file.
 func Load(path string, opts Options) ([]Server, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
@@ -272,6 +280,16 @@ func Load(path string, opts Options) ([]Server, error) {
 		c = candidate{format: formatOf(path), path: path}
 	}
 	root, err := parse(c.format, path, data)
+	if err != nil && !known && !knownExt(path) {
+		// No extension to go by: try the other formats before giving up,
+		// and report the JSON error if none fits.
+		for _, f := range []format{formatTOML, formatYAML} {
+			if r, e := parse(f, path, data); e == nil && r.kind == kObject {
+				root, err = r, nil
+				break
+			}
+		}
+	}
 	if err != nil {
 		return nil, &FileError{Path: path, Err: err}
 	}
