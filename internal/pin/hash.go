@@ -91,16 +91,16 @@ func Pin(s Snapshot) (*ServerLock, error) {
 	}
 	for _, g := range groups {
 		for i, raw := range g.defs {
-			id, err := itemID(raw, g.field)
+			e, err := newEntry(&h, raw)
 			if err != nil {
 				return nil, fmt.Errorf("pin: %s %d: %w", g.kind, i, err)
 			}
+			id, ok := topLevelString(e.Definition, g.field)
+			if !ok {
+				return nil, fmt.Errorf("pin: %s %d: want a JSON object with a %q string", g.kind, i, g.field)
+			}
 			if _, dup := g.into[id]; dup {
 				return nil, fmt.Errorf("pin: %s %q listed twice", g.kind, id)
-			}
-			e, err := newEntry(&h, raw)
-			if err != nil {
-				return nil, fmt.Errorf("pin: %s %q: %w", g.kind, id, err)
 			}
 			g.into[id] = e
 		}
@@ -116,15 +116,52 @@ func newEntry(h *Hasher, raw []byte) (Entry, error) {
 	return Entry{SHA256: d, Definition: append(json.RawMessage(nil), canon...)}, nil
 }
 
-// itemID reads the identifying field of a definition.
-func itemID(raw []byte, field string) (string, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return "", fmt.Errorf("want a JSON object: %w", err)
+// topLevelString reads a top-level string member of a canonical JSON
+// object without decoding the rest: canonical form has no whitespace, so
+// a scan that skips nested values and strings is enough.
+func topLevelString(canon []byte, key string) (string, bool) {
+	if len(canon) < 2 || canon[0] != '{' {
+		return "", false
 	}
-	var id string
-	if err := json.Unmarshal(m[field], &id); err != nil || id == "" {
-		return "", fmt.Errorf("no %q string", field)
+	depth := 0
+	for i := 1; i < len(canon); i++ {
+		switch c := canon[i]; {
+		case c == '"':
+			end := stringEnd(canon, i)
+			if end < 0 {
+				return "", false
+			}
+			// A key at depth 0 is followed by ':'.
+			if depth == 0 && end+1 < len(canon) && canon[end+1] == ':' {
+				var k string
+				if json.Unmarshal(canon[i:end+1], &k) == nil && k == key && end+2 < len(canon) && canon[end+2] == '"' {
+					vend := stringEnd(canon, end+2)
+					var v string
+					if vend > 0 && json.Unmarshal(canon[end+2:vend+1], &v) == nil && v != "" {
+						return v, true
+					}
+					return "", false
+				}
+			}
+			i = end
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+		}
 	}
-	return id, nil
+	return "", false
+}
+
+// stringEnd returns the index of the quote closing the string at start.
+func stringEnd(b []byte, start int) int {
+	for j := start + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j
+		}
+	}
+	return -1
 }

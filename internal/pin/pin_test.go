@@ -300,14 +300,36 @@ func TestPinRejects(t *testing.T) {
 		err string
 	}{
 		{Snapshot{Tools: []json.RawMessage{json.RawMessage(`{"name":"a"}`)}}, "no server identity"},
-		{Snapshot{Identity: Identity{Key: "k"}, Tools: []json.RawMessage{json.RawMessage(`{"description":"x"}`)}}, `tool 0: no "name" string`},
+		{Snapshot{Identity: Identity{Key: "k"}, Tools: []json.RawMessage{json.RawMessage(`{"description":"x"}`)}}, `tool 0: want a JSON object with a "name" string`},
 		{Snapshot{Identity: Identity{Key: "k"}, Tools: []json.RawMessage{json.RawMessage(`{"name":"a"}`), json.RawMessage(`{"name":"a"}`)}}, `tool "a" listed twice`},
 		{Snapshot{Identity: Identity{Key: "k"}, Tools: []json.RawMessage{json.RawMessage(`{"name":"a","x":1,"x":2}`)}}, "duplicate key"},
-		{Snapshot{Identity: Identity{Key: "k"}, ResourceTemplates: []json.RawMessage{json.RawMessage(`{"name":"a"}`)}}, `no "uriTemplate" string`},
+		{Snapshot{Identity: Identity{Key: "k"}, Tools: []json.RawMessage{json.RawMessage(`{"inputSchema":{"name":"nested"}}`)}}, `with a "name" string`},
+		{Snapshot{Identity: Identity{Key: "k"}, Tools: []json.RawMessage{json.RawMessage(`{"name":7}`)}}, `with a "name" string`},
+		{Snapshot{Identity: Identity{Key: "k"}, Tools: []json.RawMessage{json.RawMessage(`["name","x"]`)}}, `with a "name" string`},
+		{Snapshot{Identity: Identity{Key: "k"}, ResourceTemplates: []json.RawMessage{json.RawMessage(`{"name":"a"}`)}}, `with a "uriTemplate" string`},
 	}
 	for _, tt := range tests {
 		if _, err := Pin(tt.s); err == nil || !strings.Contains(err.Error(), tt.err) {
 			t.Errorf("Pin(%+v) error = %v, want %q", tt.s, err, tt.err)
+		}
+	}
+}
+
+func TestTopLevelString(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{`{"a":{"name":"inner"},"name":"outer"}`, "outer", true},
+		{`{"description":"has \"name\":\"x\" inside","name":"real"}`, "real", true},
+		{`{"na\u006de":"escaped"}`, "escaped", true}, // keys are compared decoded
+		{`{"name":"\u00e9t\u00e9"}`, "été", true},
+		{`{"x":["name","y"]}`, "", false},
+	}
+	for _, tt := range tests {
+		got, ok := topLevelString([]byte(tt.in), "name")
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("topLevelString(%s) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
 	}
 }
