@@ -44,6 +44,7 @@ type dirs struct {
 	// the Unix system paths (/etc, /Library) so tests can relocate them.
 	programData  string
 	programFiles string
+	localAppData string
 	root         string
 }
 
@@ -61,6 +62,7 @@ func newDirs(o *Options) dirs {
 		d.appData = env("APPDATA", filepath.Join(o.Home, "AppData", "Roaming"))
 		d.programData = env("PROGRAMDATA", `C:\ProgramData`)
 		d.programFiles = env("PROGRAMFILES", `C:\Program Files`)
+		d.localAppData = env("LOCALAPPDATA", filepath.Join(o.Home, "AppData", "Local"))
 	case "darwin":
 		d.appData = filepath.Join(o.Home, "Library", "Application Support")
 	default:
@@ -90,6 +92,11 @@ func (d dirs) candidates(o *Options) []candidate {
 	// Claude Desktop. Linux has no official build; the community builds use
 	// ~/.config/Claude.
 	add(candidate{client: "claude-desktop", path: filepath.Join(d.appData, "Claude", "claude_desktop_config.json"), shape: shapeMCPServers})
+	if d.os == "windows" {
+		// The Microsoft Store (MSIX) build keeps its roaming data in the
+		// package's virtualised LocalCache.
+		add(candidate{client: "claude-desktop", path: filepath.Join(d.localAppData, "Packages", "Claude_*", "LocalCache", "Roaming", "Claude", "claude_desktop_config.json"), shape: shapeMCPServers})
+	}
 
 	// Claude Code.
 	claudeDir := h

@@ -336,3 +336,42 @@ func TestDiscoverErrorsKeepGoing(t *testing.T) {
 		t.Errorf("got %d errors, want %d: %q", len(got), len(wantErrs), got)
 	}
 }
+
+// TestClientsInDocs keeps the discovery table of docs/scan.md in step with
+// the clients discovery knows.
+func TestClientsInDocs(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "scan.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range Clients {
+		if !strings.Contains(string(doc), "(`"+c+"`)") {
+			t.Errorf("docs/scan.md does not list client %s", c)
+		}
+	}
+}
+
+func TestCandidatesCoverClients(t *testing.T) {
+	for _, goos := range []string{"linux", "darwin", "windows"} {
+		o, err := Options{Home: "/h", OS: goos, Cwd: "/p", Getenv: func(string) (string, bool) { return "", false }}.withDefaults()
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := newDirs(&o)
+		seen := map[string]bool{}
+		for _, c := range d.candidates(&o) {
+			if !slices.Contains(Clients, c.client) {
+				t.Errorf("%s: candidate %s has client %q missing from Clients", goos, c.path, c.client)
+			}
+			if c.shape == nil {
+				t.Errorf("%s: candidate %s has no shape", goos, c.path)
+			}
+			seen[c.client] = true
+		}
+		for _, c := range Clients {
+			if !seen[c] {
+				t.Errorf("%s: no candidate path for client %s", goos, c)
+			}
+		}
+	}
+}

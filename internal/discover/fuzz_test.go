@@ -93,3 +93,77 @@ func FuzzExpand(f *testing.F) {
 		}
 	})
 }
+
+func FuzzTOMLLines(f *testing.F) {
+	for _, s := range []string{
+		"[mcp_servers.a]\ncommand = \"x\"\n", "a.b.\"c.d\" = 1\n", "x = \"\"\"\nk = 1\n\"\"\"\n", "t = { a = 1, b = { c = 2 } }\n",
+		"[[a]]\nb = 1\n[[a]]\nb = 2\n", "'q' = 1\n", "= 1\n", "[", "a = [\n 1,\n]\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		maxLine := strings.Count(s, "\n") + 1
+		for k, l := range tomlLines([]byte(s)) {
+			if l < 1 || l > maxLine {
+				t.Fatalf("key %q at line %d outside 1..%d", k, l, maxLine)
+			}
+		}
+		if n, err := parseTOML([]byte(s)); err == nil && n.kind != kObject {
+			t.Fatalf("TOML document decoded to %s", n.kind)
+		}
+	})
+}
+
+// FuzzShapes runs every client decoder over arbitrary documents: none may
+// panic, and every declaration must point at a line of the file.
+func FuzzShapes(f *testing.F) {
+	seeds := []string{
+		`{"mcpServers": {"a": {"command": "x", "args": ["y"], "env": {"K": "${V}"}}}}`,
+		`{"servers": {"a": {"type": "http", "url": "https://h", "headers": {"A": "${input:x}"}}}}`,
+		`{"mcp": {"a": {"type": "local", "command": ["x", "y"]}, "b": {"type": "remote", "url": "u"}}}`,
+		`{"context_servers": {"a": {"command": {"path": "x"}}, "b": {"source": "extension"}}}`,
+		`{"projects": {"/p": {"mcpServers": {"a": {"command": "x"}}}}, "mcpServers": {}}`,
+		"mcpServers:\n  - name: a\n    command: x\n",
+		"extensions:\n  a:\n    type: stdio\n    cmd: x\n    env_keys: [K]\n",
+		"[mcp_servers.a]\ncommand = \"x\"\nbearer_token_env_var = \"T\"\n",
+	}
+	for i, s := range seeds {
+		f.Add([]byte(s), uint8(i))
+	}
+	shapes := []shape{shapeMCPServers, shapeGemini, shapeClaudeJSON, shapeVSCodeMCP, shapeVSCodeSettings, shapeZed, shapeContinue, shapeCodex, shapeOpenCode, shapeGoose}
+	f.Fuzz(func(t *testing.T, data []byte, sel uint8) {
+		var root *node
+		var err error
+		switch sel % 3 {
+		case 0:
+			root, err = parseJSONC(data)
+		case 1:
+			root, err = parseYAML(data)
+		default:
+			root, err = parseTOML(data)
+		}
+		if err != nil || root.kind != kObject {
+			return
+		}
+		maxLine := strings.Count(string(data), "\n") + 1
+		for i, sh := range shapes {
+			c := &fileCtx{client: "fuzz", path: "f", scope: ScopeUser, lookup: func(string) (string, bool) { return "v", true },
+				x: &expander{style: style(i % 7), lookup: func(string) (string, bool) { return "v", true }, sep: "/"}}
+			for _, s := range sh(c, root) {
+				if s.Line < 1 || s.Line > maxLine {
+					t.Fatalf("shape %d: server %q at line %d outside 1..%d", i, s.Name, s.Line, maxLine)
+				}
+				for field, l := range s.Lines {
+					if l < 1 || l > maxLine {
+						t.Fatalf("shape %d: field %s at line %d outside 1..%d", i, field, l, maxLine)
+					}
+				}
+			}
+			for _, e := range c.errs {
+				if _, ok := e.(*FileError); !ok {
+					t.Fatalf("error %T is not a *FileError", e)
+				}
+			}
+		}
+	})
+}

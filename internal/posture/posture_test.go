@@ -3,6 +3,7 @@ package posture
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -164,6 +165,10 @@ func TestReviewLinesAndSource(t *testing.T) {
 	if f := byRule[PlaintextEnv]; f.Line != 30 || f.Finding.Evidence[0].Text != "API_TOKEN=[REDACTED 20 chars]" {
 		t.Errorf("plaintext_env = line %d evidence %+v", f.Line, f.Finding.Evidence)
 	}
+	ext := &discover.Server{Name: "ext", ConfigPath: "/z.json", Line: 2, Note: "provided by a Zed extension"}
+	if got := Review(ext, Options{Home: home}); len(got) != 0 {
+		t.Errorf("Review(extension-provided server) = %v, want no findings: nothing is known about its launch", got)
+	}
 	src := byRule[PackageSource]
 	if src.Finding.Severity != finding.Info || src.Finding.Title != "runs npm package @scope/pkg (unpinned)" {
 		t.Errorf("package_source = %+v", src.Finding)
@@ -233,4 +238,18 @@ func FuzzRedactText(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRulesInDocs keeps docs/scan.md in step with the rule list: each ID
+// has its paragraph.
+func TestRulesInDocs(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "scan.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range Rules() {
+		if !strings.Contains(string(doc), "**`"+r.ID+"`** ("+string(r.Category)+", ") {
+			t.Errorf("docs/scan.md has no paragraph for %s (%s)", r.ID, r.Category)
+		}
+	}
 }
