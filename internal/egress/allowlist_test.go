@@ -2,6 +2,7 @@ package egress
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -86,7 +87,7 @@ func render(r Rule) string {
 	return b.String()
 }
 
-func itoa(p uint16) string { return netip.AddrPortFrom(netip.IPv4Unspecified(), p).String()[len("0.0.0.0:"):] }
+func itoa(p uint16) string { return strconv.Itoa(int(p)) }
 
 func TestAllowlistMatch(t *testing.T) {
 	a, err := ParseAllowlist([]string{"api.github.com:443", "*.npmjs.org", "10.0.0.5:5432", "[2001:db8::1]:443", "ports.test:8000-8100"}, nil)

@@ -498,7 +498,9 @@ type errRedirectDenied struct {
 	reason   string
 }
 
-func (e *errRedirectDenied) Error() string { return "redirect to " + e.location + " denied: " + e.reason }
+func (e *errRedirectDenied) Error() string {
+	return "redirect to " + e.location + " denied: " + e.reason
+}
 
 // checkRedirect re-checks where a redirect points. The client would come
 // back through the proxy for the new URL and be checked then too; refusing
