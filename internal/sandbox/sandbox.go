@@ -191,7 +191,7 @@ func (s *Sandboxer) Command(ctx context.Context, p *Profile, spec Spec) (*Sandbo
 	if spec.Path == "" {
 		return nil, errors.New("sandbox: empty command")
 	}
-	backend, warnings, err := s.choose(ctx, prof)
+	backend, warnings, err := chooseBackend(s.Features(ctx), prof)
 	if err != nil {
 		return nil, fmt.Errorf("sandboxing %s: %w", spec.Name, err)
 	}
@@ -207,8 +207,8 @@ func (s *Sandboxer) Command(ctx context.Context, p *Profile, spec Spec) (*Sandbo
 	return sb, nil
 }
 
-// choose picks the backend for a profile and the warnings to give.
-func (s *Sandboxer) choose(ctx context.Context, p Profile) (Backend, []string, error) {
+// chooseBackend picks the backend for a profile and the warnings to give.
+func chooseBackend(f Features, p Profile) (Backend, []string, error) {
 	var warnings []string
 	if p.Network == NetworkHost {
 		warnings = append(warnings, "network: host gives the server the host's full network, including loopback services and the cloud metadata endpoint; prefer network: egress with an allowlist")
@@ -216,7 +216,6 @@ func (s *Sandboxer) choose(ctx context.Context, p Profile) (Backend, []string, e
 	if p.Backend == BackendNone {
 		return BackendNone, append(warnings, "backend: none runs the server WITHOUT ANY ISOLATION: it can read, write and connect to everything the gateway can"), nil
 	}
-	f := s.Features(ctx)
 	if p.Backend != BackendAuto {
 		if reason := f.unusable(p.Backend, p); reason != "" {
 			return "", nil, fmt.Errorf("%w: the %s backend cannot be used: %s; %s", ErrUnavailable, p.Backend, reason, f.suggest(p, p.Backend))
