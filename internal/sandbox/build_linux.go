@@ -157,13 +157,16 @@ func nativeCmd(pl *plan, initPath string, initArgs []string) *exec.Cmd {
 	return cmd
 }
 
+// planName names the memory file holding the plan; the init checks it.
+const planName = "mcpwarden-sandbox-plan"
+
 // planFD writes the plan to a sealed memory file the init inherits.
 func planFD(pl *plan) (*os.File, error) {
 	data, err := json.Marshal(pl)
 	if err != nil {
 		return nil, err
 	}
-	fd, err := unix.MemfdCreate("mcpwarden-sandbox-plan", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	fd, err := unix.MemfdCreate(planName, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	if err != nil {
 		return nil, fmt.Errorf("memfd_create: %w", err)
 	}

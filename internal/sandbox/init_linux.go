@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -60,10 +61,12 @@ func RunInit() int {
 }
 
 func readPlan() (*plan, error) {
-	f := os.NewFile(planFDNum, "sandbox-plan")
-	if f == nil {
-		return nil, errors.New("no sandbox plan descriptor; this command is run by mcpwarden itself")
+	// Only a plan mcpwarden wrote will do: descriptor 3 must be the
+	// sealed memory file, not whatever a caller happened to leave open.
+	if target, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(planFDNum)); err != nil || !strings.HasPrefix(target, "/memfd:"+planName) {
+		return nil, errors.New("no sandbox plan on descriptor 3; this command is run by mcpwarden itself")
 	}
+	f := os.NewFile(planFDNum, "sandbox-plan")
 	defer f.Close()
 	data, err := io.ReadAll(io.NewSectionReader(f, 0, 16<<20))
 	if err != nil {

@@ -176,7 +176,7 @@ func ParseByteSize(s string) (ByteSize, error) {
 	case "t", "tb", "tib":
 		shift = 40
 	default:
-		return 0, fmt.Errorf("size %q: unknown unit %q (want B, KiB, MiB, GiB or TiB)", s, t[i:])
+		return 0, fmt.Errorf("size %q: unknown unit %q (want B, KiB, MiB, GiB or TiB)", s, strings.TrimSpace(t[i:]))
 	}
 	if n > (1<<62)>>shift {
 		return 0, fmt.Errorf("size %q is too large", s)

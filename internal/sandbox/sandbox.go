@@ -150,7 +150,8 @@ func (sb *Sandboxed) SetCause(cause string) {
 // still running and removes its temporary files. It is idempotent.
 func (sb *Sandboxed) Close() error {
 	sb.once.Do(func() {
-		if p := sb.Cmd.Process; p != nil && sb.Cmd.ProcessState == nil {
+		if sb.Cmd != nil && sb.Cmd.Process != nil && sb.Cmd.ProcessState == nil {
+			p := sb.Cmd.Process
 			// Killing the init kills every process in the sandbox.
 			p.Kill()
 		}
