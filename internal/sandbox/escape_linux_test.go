@@ -498,3 +498,30 @@ func TestStdioPassesThrough(t *testing.T) {
 		})
 	}
 }
+
+// TestEgressEventsCarryCause drives the API the gateway uses: the cause
+// label set on the Sandboxed reaches the audit event of a connection the
+// server makes.
+func TestEgressEventsCarryCause(t *testing.T) {
+	h := newHarness(t)
+	h.requireBackend(BackendNative)
+	h.dns["denied.test"] = "127.0.0.2"
+	p := DefaultProfile()
+	p.Backend = BackendNative
+	p.Network = NetworkEgress
+	p.Egress.Allow = []string{"allowed.test:443"}
+	env := append(procenv.Build(nil, nil), attackEnv+"=proxy-connect")
+	sb, err := h.s.Command(context.Background(), &p, Spec{Name: "cause-test", Path: h.exe, Args: []string{"denied.test:443"}, Env: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	sb.SetCause("tools/call fetch #42")
+	if out, err := sb.Cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "not in the egress allowlist") {
+		t.Fatalf("proxy-connect = %v:\n%s", err, out)
+	}
+	evs := h.events.all()
+	if len(evs) != 1 || evs[0].Cause != "tools/call fetch #42" || evs[0].Server != "cause-test" || evs[0].Allowed {
+		t.Errorf("events = %+v, want one denial for server cause-test with the cause label", evs)
+	}
+}
