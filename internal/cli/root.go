@@ -109,6 +109,7 @@ func newRoot(stdio IO) *cobra.Command {
 		newWrapCmd(stdio),
 		newConfigCmd(stdio),
 		newDemoServerCmd(stdio),
+		newRunCmd(stdio), newSandboxCmd(stdio), newSandboxInitCmd(),
 	)
 	markUsageErrors(root)
 	return root
