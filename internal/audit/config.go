@@ -145,14 +145,20 @@ func ParseConfig(data []byte) (Config, error) {
 
 // Validate reports settings that cannot work together.
 func (c *Config) Validate() error {
+	if c.Sinks.SQLite == SQLiteOff && c.Sinks.JSONL == "" && !c.Sinks.OTel {
+		return fmt.Errorf("audit.sinks: every sink is off; turn one on (sqlite, jsonl or otel)")
+	}
+	return c.validate()
+}
+
+// validate checks everything but that some sink is on, which [New] checks
+// after adding its extra sinks.
+func (c *Config) validate() error {
 	if c.Sync != "" && c.Sync != SyncFull && c.Sync != SyncNormal && c.Sync != SyncOff {
 		return fmt.Errorf("audit.sync: %q is not one of full, normal, off", c.Sync)
 	}
 	if c.OnError != "" && c.OnError != OnErrorDeny && c.OnError != OnErrorAllow {
 		return fmt.Errorf("audit.on_error: %q is not one of deny, allow", c.OnError)
-	}
-	if c.Sinks.SQLite == SQLiteOff && c.Sinks.JSONL == "" && !c.Sinks.OTel {
-		return fmt.Errorf("audit.sinks: every sink is off; turn one on (sqlite, jsonl or otel)")
 	}
 	if c.Sinks.JSONL != "" && c.Sinks.SQLite != SQLiteOff && samePath(c.SQLitePath(), c.Sinks.JSONL) {
 		return fmt.Errorf("audit.sinks: sqlite and jsonl name the same file %s", c.Sinks.JSONL)

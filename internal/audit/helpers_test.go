@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -38,3 +39,5 @@ func testRecord(i int) Record {
 	}
 	return r
 }
+
+func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }

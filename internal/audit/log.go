@@ -84,7 +84,7 @@ type Log struct {
 // New opens the sinks opts selects. A sink that cannot be opened is an
 // error: a gateway must not start without its audit log.
 func New(ctx context.Context, opts Options) (*Log, error) {
-	if err := opts.Config.Validate(); err != nil {
+	if err := opts.Config.validate(); err != nil {
 		return nil, err
 	}
 	logger := opts.Logger
@@ -149,7 +149,7 @@ func New(ctx context.Context, opts Options) (*Log, error) {
 	}
 	sinks = append(sinks, opts.ExtraSinks...)
 	if len(sinks) == 0 {
-		return nil, fmt.Errorf("audit: no sink configured")
+		return nil, fmt.Errorf("audit.sinks: every sink is off; turn one on (sqlite, jsonl or otel)")
 	}
 	for _, s := range sinks {
 		l.sinks = append(l.sinks, &sinkState{Sink: s, log: logger, onError: l.onError})

@@ -3,8 +3,8 @@ package audit
 import (
 	"bytes"
 	"regexp"
-	"sync"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
