@@ -88,8 +88,10 @@ func TestOTelSpans(t *testing.T) {
 			wantAbsent: []string{"gen_ai.tool.name"},
 		},
 		{
-			name:     "server to client",
-			call:     func(c *pipeline.Call) { c.Method, c.Name, c.Direction = "sampling/createMessage", "", pipeline.ToClient },
+			name: "server to client",
+			call: func(c *pipeline.Call) {
+				c.Method, c.Name, c.Direction = "sampling/createMessage", "", pipeline.ToClient
+			},
 			upstream: okUpstream,
 			wantName: "sampling/createMessage",
 			wantKind: trace.SpanKindClient,
@@ -133,7 +135,7 @@ func TestOTelSpans(t *testing.T) {
 			}
 			attrs := map[string]string{}
 			for _, kv := range s.Attributes {
-				attrs[string(kv.Key)] = kv.Value.Emit()
+				attrs[string(kv.Key)] = kv.Value.String()
 				if kv.Value.Type() == attribute.STRINGSLICE {
 					attrs[string(kv.Key)] = "[" + joinStrings(kv.Value.AsStringSlice()) + "]"
 				}
