@@ -99,7 +99,7 @@ func TestQuery(t *testing.T) {
 	for i := 0; i < 60; i++ {
 		r := testRecord(i)
 		if i == 7 {
-			r.Kind, r.Decision = KindDecision, Rewrite
+			r.Kind, r.Decision = KindDecision, Approve
 			r.Decisions = []Decision{{Action: Approve, Rule: "approval.required"}, {Action: Rewrite, Rule: "dlp.redact"}}
 		}
 		if err := sq.Write(ctx, &r); err != nil {

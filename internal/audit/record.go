@@ -233,6 +233,10 @@ func (r *Record) check() error {
 			return fmt.Errorf("record decision step %q is not allow, deny, rewrite or approve", d.Action)
 		}
 	}
+	// Queries for denials rely on the summary: keep it honest.
+	if len(r.Decisions) > 0 && r.Decision != Summarize(r.Decisions) {
+		return fmt.Errorf("record decision %q does not summarize its steps (%q)", r.Decision, Summarize(r.Decisions))
+	}
 	return nil
 }
 

@@ -117,6 +117,7 @@ func TestCheck(t *testing.T) {
 		{"time after 2261", func(r *Record) { r.Time = time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC) }, "outside"},
 		{"bad decision", func(r *Record) { r.Decision = "maybe" }, "decision"},
 		{"bad step", func(r *Record) { r.Decisions = []Decision{{Action: "nope"}} }, "step"},
+		{"summary disagrees", func(r *Record) { r.Decision, r.Decisions = Allow, []Decision{{Action: Deny}} }, "does not summarize"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

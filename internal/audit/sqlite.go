@@ -25,6 +25,10 @@ const schemaVersion = 1
 // applicationID marks a SQLite file as an mcpwarden audit log ("mcpw").
 const applicationID = 0x6d637077
 
+// schema is the audit table. Indexes are few on purpose: each one costs a
+// page write in every commit, which is most of a commit's time. Time ranges
+// and callers are indexed; denials have a partial index, so allowed calls
+// do not pay for it; other filters scan within the time range.
 const schema = `
 CREATE TABLE IF NOT EXISTS records (
 	seq              INTEGER PRIMARY KEY,
@@ -53,9 +57,7 @@ CREATE TABLE IF NOT EXISTS records (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS records_time ON records (time_ns);
 CREATE INDEX IF NOT EXISTS records_caller ON records (caller, time_ns);
-CREATE INDEX IF NOT EXISTS records_tool ON records (server, name);
-CREATE INDEX IF NOT EXISTS records_decision ON records (decision);
-CREATE INDEX IF NOT EXISTS records_call ON records (call_id);
+CREATE INDEX IF NOT EXISTS records_denied ON records (time_ns) WHERE decision = 'deny';
 `
 
 const columns = `seq, time_ns, kind, call_id, caller, auth_method, session, server, name, method, direction,
@@ -385,7 +387,13 @@ func (f *Filter) where() (string, []any) {
 	eq("session", f.Session)
 	eq("call_id", f.CallID)
 	eq("kind", string(f.Kind))
-	if f.Decision != "" {
+	switch f.Decision {
+	case "":
+	case Deny:
+		// A denial anywhere makes the summary a denial; the literal lets
+		// the planner use the partial index.
+		conds = append(conds, "decision = 'deny'")
+	default:
 		conds = append(conds, "(decision = ? OR EXISTS (SELECT 1 FROM json_each(CASE decisions WHEN '' THEN '[]' ELSE decisions END) WHERE json_extract(value, '$.action') = ?))")
 		args = append(args, string(f.Decision), string(f.Decision))
 	}
