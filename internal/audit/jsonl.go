@@ -76,7 +76,7 @@ type jsonlBackend struct {
 	policy SyncPolicy
 	s      sealer
 	buf    bytes.Buffer
-	enc    *json.Encoder
+	enc    *JSONWriter
 	size   int64 // bytes of complete, committed lines
 	broken error // set when the file is in an unknown state; every later commit fails
 
@@ -103,8 +103,7 @@ func openJSONLBackend(path string, policy SyncPolicy, log *slog.Logger) (*jsonlB
 		return nil, fmt.Errorf("locking audit log %s: %w", path, err)
 	}
 	b := &jsonlBackend{f: f, path: path, policy: policy.orDefault()}
-	b.enc = json.NewEncoder(&b.buf)
-	b.enc.SetEscapeHTML(false)
+	b.enc = NewJSONWriter(&b.buf)
 	if err := b.recover(log); err != nil {
 		f.Close()
 		return nil, err
@@ -212,7 +211,7 @@ func (b *jsonlBackend) commit(batch []*Record) error {
 	h := b.head()
 	for _, r := range batch {
 		h = b.s.seal(h, r)
-		if err := b.enc.Encode(r); err != nil {
+		if err := b.enc.Write(r); err != nil {
 			return fmt.Errorf("encoding audit record %d: %w", r.Seq, err)
 		}
 	}

@@ -105,6 +105,7 @@ func newRoot(stdio IO) *cobra.Command {
 	root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 	root.AddCommand(
 		newVersionCmd(stdio),
+		newAuditCmd(stdio),
 	)
 	markUsageErrors(root)
 	return root
