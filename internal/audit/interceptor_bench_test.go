@@ -55,6 +55,14 @@ func BenchmarkInterceptor(b *testing.B) {
 		defer l.Close()
 		run(b, l, false)
 	})
+	b.Run("sink=jsonl/sync=normal/serial", func(b *testing.B) {
+		l, err := New(ctx, Options{Config: Config{Sinks: SinksConfig{SQLite: SQLiteOff, JSONL: filepath.Join(b.TempDir(), "a.jsonl")}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer l.Close()
+		run(b, l, false)
+	})
 	for _, policy := range []SyncPolicy{SyncNormal, SyncFull} {
 		for _, parallel := range []bool{false, true} {
 			name := "sink=sqlite/sync=" + string(policy) + "/serial"

@@ -470,3 +470,34 @@ func TestNewErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestRequestCancelled: a caller that has gone away is denied, the sink is
+// not reported as failing, and the decision record still has the args.
+func TestRequestCancelled(t *testing.T) {
+	dir := t.TempDir()
+	l, err := New(context.Background(), Options{Config: Config{Sinks: SinksConfig{SQLite: filepath.Join(dir, "a.db")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ch := pipeline.NewChain(l)
+	c := testCall()
+	err = ch.Request(ctx, c)
+	if err == nil {
+		// The record may have been queued before the cancellation was
+		// seen; then the call is allowed and recorded, which is also fine.
+		ch.Finish(ctx, c, nil, nil)
+	} else {
+		ch.Finish(ctx, c, nil, err)
+		if !l.Healthy() {
+			t.Errorf("a cancelled caller marked the sink failing: %+v", l.Stats())
+		}
+	}
+	l.Close()
+	recs := readAll(t, openReader(t, filepath.Join(dir, "a.db")))
+	last := recs[len(recs)-1]
+	if last.Kind != KindDecision || !strings.Contains(strings.Join([]string{recs[0].Args, last.Args}, " "), "/etc/passwd") {
+		t.Errorf("records = %+v, want a decision record and the arguments on record", recs)
+	}
+}

@@ -227,6 +227,7 @@ type SinkStats struct {
 	Lost      uint64 // records acknowledged but then lost (sync: off only)
 	Failing   bool   // whether the last write failed
 	LastError string
+	Head      Head // the chain head, for chained sinks: log it elsewhere as an anchor
 }
 
 // Stats returns per-sink counters, for metrics and health checks.
@@ -236,6 +237,9 @@ func (l *Log) Stats() []SinkStats {
 		st := SinkStats{Sink: s.Name(), Written: s.written.Load(), Failed: s.failed.Load(), Failing: s.failing.Load()}
 		if c, ok := s.Sink.(chained); ok {
 			st.Lost = c.committer().lost.Load()
+		}
+		if h, ok := s.Sink.(interface{ Head() Head }); ok {
+			st.Head = h.Head()
 		}
 		s.mu.Lock()
 		st.LastError = s.lastErr
@@ -286,8 +290,15 @@ func (s *sinkState) done(err error) error {
 		return nil
 	}
 	s.failed.Add(1)
-	s.failing.Store(true)
-	s.report(err)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		// The caller gave up (the client went away): the sink is not at
+		// fault. The call is denied, and its decision record, written
+		// without the caller's deadline, still carries the arguments.
+		s.log.Warn("audit write abandoned by its caller", "sink", s.Name(), "err", err)
+	} else {
+		s.failing.Store(true)
+		s.report(err)
+	}
 	return fmt.Errorf("audit sink %s: %w", s.Name(), err)
 }
 
@@ -301,12 +312,6 @@ func (s *sinkState) doneIfFailed(err error, final bool) error {
 }
 
 func (s *sinkState) report(err error) {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		// The caller gave up (client went away); the sink is not at fault,
-		// but the record may be missing, so it is still counted.
-		s.log.Warn("audit write abandoned by its caller", "sink", s.Name(), "err", err)
-		return
-	}
 	now := time.Now()
 	s.mu.Lock()
 	s.lastErr = err.Error()

@@ -249,13 +249,11 @@ func readHead(ctx context.Context, q queryer) (Head, error) {
 	return h, err
 }
 
-// commitTimeout bounds one commit, including waiting for another process's
-// write lock, so a wedged database fails writes instead of hanging them.
-const commitTimeout = 30 * time.Second
-
 func (b *sqliteBackend) commit(batch []*Record) error {
-	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
-	defer cancel()
+	// No deadline: a cancellable context costs a goroutine per statement in
+	// database/sql and the driver, a third of a commit. Waiting for
+	// another process's write lock is bounded by the busy timeout.
+	ctx := context.Background()
 	tx, err := b.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("beginning audit transaction: %w", err)
