@@ -53,6 +53,43 @@ type committer struct {
 	asyncErr atomic.Pointer[error] // last async commit failure, cleared by a success
 }
 
+// chainSink is what [SQLiteSink] and [JSONLSink] share: a committer over
+// their backend.
+type chainSink struct {
+	name string
+	c    *committer
+}
+
+func newChainSink(name string, be backend, policy SyncPolicy, log *slog.Logger) chainSink {
+	if log == nil {
+		log = discard
+	}
+	return chainSink{name: name, c: newCommitter(name, be, policy == SyncOff, log)}
+}
+
+// Name implements [Sink]: the kind and path, e.g. "sqlite:/var/lib/audit.db".
+func (s *chainSink) Name() string { return s.name }
+
+// Write implements [Sink].
+func (s *chainSink) Write(ctx context.Context, r *Record) error {
+	_, err := s.c.append(ctx, r)
+	return err
+}
+
+// Append writes r and returns the seq it was committed at (0 with sync:
+// off, where the record is only queued).
+func (s *chainSink) Append(ctx context.Context, r *Record) (uint64, error) {
+	return s.c.append(ctx, r)
+}
+
+// Head returns the chain head as of the last commit.
+func (s *chainSink) Head() Head { return s.c.be.head() }
+
+// Close commits what is queued and closes the file.
+func (s *chainSink) Close() error { return s.c.close() }
+
+func (s *chainSink) committer() *committer { return s.c }
+
 type pending struct {
 	rec  Record
 	done chan error // buffered; receives the commit result (sync mode only)

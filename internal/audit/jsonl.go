@@ -23,9 +23,8 @@ import (
 // writes a file at a time (it holds an exclusive flock), so the chain head
 // is kept in memory; it is read from the last line on open.
 type JSONLSink struct {
-	path string
-	c    *committer
-	be   *jsonlBackend
+	chainSink
+	be *jsonlBackend
 }
 
 var _ Sink = (*JSONLSink)(nil)
@@ -43,32 +42,8 @@ func OpenJSONLSink(path string, sync SyncPolicy, log *slog.Logger) (*JSONLSink, 
 	if err != nil {
 		return nil, err
 	}
-	name := "jsonl:" + path
-	return &JSONLSink{path: path, be: be, c: newCommitter(name, be, sync == SyncOff, log)}, nil
+	return &JSONLSink{chainSink: newChainSink("jsonl:"+path, be, sync, log), be: be}, nil
 }
-
-// Name implements [Sink].
-func (s *JSONLSink) Name() string { return "jsonl:" + s.path }
-
-// Write implements [Sink].
-func (s *JSONLSink) Write(ctx context.Context, r *Record) error {
-	_, err := s.c.append(ctx, r)
-	return err
-}
-
-// Append writes r and returns the seq it was committed at (0 with sync:
-// off).
-func (s *JSONLSink) Append(ctx context.Context, r *Record) (uint64, error) {
-	return s.c.append(ctx, r)
-}
-
-// Head returns the chain head as of the last commit.
-func (s *JSONLSink) Head() Head { return s.be.head() }
-
-// Close commits what is queued, syncs and closes the file.
-func (s *JSONLSink) Close() error { return s.c.close() }
-
-func (s *JSONLSink) committer() *committer { return s.c }
 
 type jsonlBackend struct {
 	f      *os.File

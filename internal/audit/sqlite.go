@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -94,9 +95,8 @@ func sqliteDSN(path string, params ...string) (string, error) {
 // processes writing the same file: each commit reads the chain head inside
 // its write transaction.
 type SQLiteSink struct {
-	path string
-	c    *committer
-	be   *sqliteBackend
+	chainSink
+	be *sqliteBackend
 }
 
 var _ Sink = (*SQLiteSink)(nil)
@@ -105,39 +105,12 @@ var _ Sink = (*SQLiteSink)(nil)
 // directory is created with mode 0700 and the file with 0600: the log
 // holds call arguments.
 func OpenSQLiteSink(ctx context.Context, path string, sync SyncPolicy, log *slog.Logger) (*SQLiteSink, error) {
-	if log == nil {
-		log = discard
-	}
 	be, err := openSQLiteBackend(ctx, path, sync)
 	if err != nil {
 		return nil, err
 	}
-	name := "sqlite:" + path
-	return &SQLiteSink{path: path, be: be, c: newCommitter(name, be, sync == SyncOff, log)}, nil
+	return &SQLiteSink{chainSink: newChainSink("sqlite:"+path, be, sync, log), be: be}, nil
 }
-
-// Name implements [Sink].
-func (s *SQLiteSink) Name() string { return "sqlite:" + s.path }
-
-// Write implements [Sink].
-func (s *SQLiteSink) Write(ctx context.Context, r *Record) error {
-	_, err := s.c.append(ctx, r)
-	return err
-}
-
-// Append writes r and returns the seq it was committed at (0 with sync:
-// off, where the record is only queued).
-func (s *SQLiteSink) Append(ctx context.Context, r *Record) (uint64, error) {
-	return s.c.append(ctx, r)
-}
-
-// Head returns the chain head as of the last commit.
-func (s *SQLiteSink) Head() Head { return s.be.head() }
-
-// Close commits what is queued and closes the database.
-func (s *SQLiteSink) Close() error { return s.c.close() }
-
-func (s *SQLiteSink) committer() *committer { return s.c }
 
 type sqliteBackend struct {
 	db   *sql.DB
@@ -431,30 +404,25 @@ func clampNano(t time.Time) int64 {
 
 // Scan implements [Source]. It reads one consistent snapshot.
 func (r *SQLiteReader) Scan(ctx context.Context, f Filter, fn func(*Record) error) (uint64, error) {
-	tx, err := r.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return 0, fmt.Errorf("reading %s: %w", r.path, err)
-	}
-	defer tx.Rollback()
-	h, err := readHead(ctx, tx)
-	if err != nil {
-		return 0, fmt.Errorf("reading %s: %w", r.path, err)
-	}
 	cond, args := f.where()
 	q := "SELECT " + columns + " FROM records WHERE " + cond + " AND seq <= ? ORDER BY seq"
-	args = append(args, h.Seq)
 	if f.Limit > 0 {
-		q += " LIMIT ?"
-		args = append(args, f.Limit)
+		q += " LIMIT " + strconv.Itoa(f.Limit)
 	}
-	if err := r.query(ctx, tx, q, args, fn); err != nil {
-		return 0, err
-	}
-	return h.Seq, nil
+	return r.snapshot(ctx, q, args, fn)
 }
 
 // Last calls fn for the last n records matching f, oldest first.
 func (r *SQLiteReader) Last(ctx context.Context, f Filter, n int, fn func(*Record) error) (uint64, error) {
+	cond, args := f.where()
+	q := "SELECT * FROM (SELECT " + columns + " FROM records WHERE " + cond + " AND seq <= ? ORDER BY seq DESC LIMIT " +
+		strconv.Itoa(n) + ") ORDER BY seq"
+	return r.snapshot(ctx, q, args, fn)
+}
+
+// snapshot runs q, whose last parameter is the head seq, in one read
+// transaction and returns that head seq.
+func (r *SQLiteReader) snapshot(ctx context.Context, q string, args []any, fn func(*Record) error) (uint64, error) {
 	tx, err := r.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return 0, fmt.Errorf("reading %s: %w", r.path, err)
@@ -464,10 +432,7 @@ func (r *SQLiteReader) Last(ctx context.Context, f Filter, n int, fn func(*Recor
 	if err != nil {
 		return 0, fmt.Errorf("reading %s: %w", r.path, err)
 	}
-	cond, args := f.where()
-	q := "SELECT * FROM (SELECT " + columns + " FROM records WHERE " + cond + " AND seq <= ? ORDER BY seq DESC LIMIT ?) ORDER BY seq"
-	args = append(args, h.Seq, n)
-	if err := r.query(ctx, tx, q, args, fn); err != nil {
+	if err := r.query(ctx, tx, q, append(args, h.Seq), fn); err != nil {
 		return 0, err
 	}
 	return h.Seq, nil

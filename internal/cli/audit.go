@@ -210,6 +210,20 @@ func (ff *filterFlags) filter(args []string, now time.Time) (audit.Filter, error
 	return f, nil
 }
 
+// openFiltered checks the flags, builds the filter and opens the log, in
+// that order, so that usage errors come before a missing log.
+func openFiltered(ctx context.Context, f *auditFlags, ff *filterFlags, args []string) (audit.Source, audit.Filter, error) {
+	if err := f.check(); err != nil {
+		return nil, audit.Filter{}, err
+	}
+	flt, err := ff.filter(args, time.Now())
+	if err != nil {
+		return nil, audit.Filter{}, err
+	}
+	src, _, err := f.open(ctx)
+	return src, flt, err
+}
+
 func newAuditQueryCmd(stdio IO) *cobra.Command {
 	var f auditFlags
 	var ff filterFlags
@@ -222,24 +236,17 @@ func newAuditQueryCmd(stdio IO) *cobra.Command {
 		Example: "  mcpwarden audit query --decision deny --since 24h\n" +
 			"  mcpwarden audit query caller=alice server=fs --format json",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := f.check(); err != nil {
-				return err
-			}
 			if limit < 0 {
 				return usageError("--limit %d: must not be negative", limit)
 			}
-			flt, err := ff.filter(args, time.Now())
-			if err != nil {
-				return err
-			}
-			if flt.Limit == 0 {
-				flt.Limit = limit
-			}
-			src, _, err := f.open(cmd.Context())
+			src, flt, err := openFiltered(cmd.Context(), &f, &ff, args)
 			if err != nil {
 				return err
 			}
 			defer src.Close()
+			if flt.Limit == 0 {
+				flt.Limit = limit
+			}
 			_, err = src.Scan(cmd.Context(), flt, f.recordWriter(stdio))
 			return err
 		},
@@ -261,17 +268,10 @@ func newAuditTailCmd(stdio IO) *cobra.Command {
 		Example: "  mcpwarden audit tail -f --decision deny\n" +
 			"  mcpwarden audit tail -n 50 caller=alice",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := f.check(); err != nil {
-				return err
-			}
 			if n < 0 {
 				return usageError("-n %d: must not be negative", n)
 			}
-			flt, err := ff.filter(args, time.Now())
-			if err != nil {
-				return err
-			}
-			src, _, err := f.open(cmd.Context())
+			src, flt, err := openFiltered(cmd.Context(), &f, &ff, args)
 			if err != nil {
 				return err
 			}
