@@ -44,12 +44,15 @@ func (s *sealer) seal(h Head, r *Record) Head {
 
 // ChainError reports the first record at which a chain does not verify.
 type ChainError struct {
-	Seq    uint64 // the first bad (or missing) record
+	Seq    uint64 // the first bad (or missing) record; 0 when no seq applies
 	Line   int    // for JSONL logs, the line it was read from; 0 otherwise
 	Reason string
 }
 
 func (e *ChainError) Error() string {
+	if e.Seq == 0 {
+		return e.Reason // not tied to a position in the chain
+	}
 	if e.Line > 0 {
 		return fmt.Sprintf("record %d (line %d): %s", e.Seq, e.Line, e.Reason)
 	}

@@ -446,16 +446,21 @@ func (r *SQLiteReader) query(ctx context.Context, tx *sql.Tx, q string, args []a
 	defer rows.Close()
 	for rows.Next() {
 		var rec Record
-		var timeNS, latency int64
+		var seq, timeNS, latency int64
 		var kind, decision, decisions string
-		if err := rows.Scan(&rec.Seq, &timeNS, &kind, &rec.CallID, &rec.Caller, &rec.AuthMethod, &rec.Session,
+		if err := rows.Scan(&seq, &timeNS, &kind, &rec.CallID, &rec.Caller, &rec.AuthMethod, &rec.Session,
 			&rec.Server, &rec.Name, &rec.Method, &rec.Direction, &rec.RequestID, &rec.Revision, &rec.Args,
 			&rec.ArgsTruncated, &rec.Result, &rec.ResultTruncated, &decision, &decisions, &latency, &rec.Error,
 			&rec.PrevHash, &rec.Hash); err != nil {
 			// A column of the wrong type (say, a tampered value) still
 			// must not stop a verify from naming the record.
-			return &ChainError{Seq: rec.Seq, Reason: fmt.Sprintf("unreadable: %v", err)}
+			return &ChainError{Seq: uint64(max(seq, 0)), Reason: fmt.Sprintf("unreadable: %v", err)}
 		}
+		if seq < 1 {
+			// No writer numbers a record below 1: it was renumbered by hand.
+			return &ChainError{Seq: 0, Reason: fmt.Sprintf("a record is numbered %d, which no writer produces", seq)}
+		}
+		rec.Seq = uint64(seq)
 		rec.Time = time.Unix(0, timeNS).UTC()
 		rec.Kind = Kind(kind)
 		rec.Decision = Action(decision)

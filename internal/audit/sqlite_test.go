@@ -192,6 +192,7 @@ func TestSQLiteTamper(t *testing.T) {
 		}, 3, "changed"},
 		{"insert replayed", []string{`INSERT INTO records SELECT 11, time_ns, kind, call_id, caller, auth_method, session, server, name, method, direction, request_id, revision, args, args_truncated, result, result_truncated, decision, decisions, latency_ns, error, prev_hash, hash FROM records WHERE seq = 2`}, 11, "changed"},
 		{"insert far", []string{`INSERT INTO records SELECT 100, time_ns, kind, call_id, caller, auth_method, session, server, name, method, direction, request_id, revision, args, args_truncated, result, result_truncated, decision, decisions, latency_ns, error, prev_hash, hash FROM records WHERE seq = 2`}, 11, "missing"},
+		{"negative seq", []string{`UPDATE records SET seq = -1 WHERE seq = 3`}, 0, "numbered -1"},
 		{"bad type", []string{`UPDATE records SET decisions = '{' WHERE seq = 2`}, 2, "unreadable"},
 	}
 	for _, tt := range tests {
