@@ -26,7 +26,8 @@ type Sink interface {
 	Close() error
 }
 
-// Source is a stored audit log that can be read back.
+// Source is a stored audit log that can be read back. A Source is used by
+// one goroutine at a time.
 type Source interface {
 	// Scan calls fn for every record matching f, in seq order, stopping at
 	// f.Limit matches or the first error from fn. It returns the seq of
@@ -55,7 +56,8 @@ type Options struct {
 	Redactor Redactor
 	// TracerProvider is required when Config.Sinks.OTel is on.
 	TracerProvider trace.TracerProvider
-	// ExtraSinks are used in addition to those Config selects.
+	// ExtraSinks are used in addition to those Config selects; the Log
+	// closes them when it is closed.
 	ExtraSinks []Sink
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
