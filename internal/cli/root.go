@@ -110,6 +110,7 @@ func newRoot(stdio IO) *cobra.Command {
 		newConfigCmd(stdio),
 		newDemoServerCmd(stdio),
 		newRunCmd(stdio), newSandboxCmd(stdio), newSandboxInitCmd(),
+		newAuditCmd(stdio),
 	)
 	markUsageErrors(root)
 	return root

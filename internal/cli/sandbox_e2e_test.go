@@ -16,7 +16,6 @@ import (
 	"mcpwarden/internal/testbin"
 )
 
-func TestMain(m *testing.M) { os.Exit(testbin.Main(m)) }
 
 // peersDir is test/peers of this checkout, where scripts/test installs
 // the pinned npm MCP servers.
