@@ -16,7 +16,6 @@ import (
 	"mcpwarden/internal/testbin"
 )
 
-
 // peersDir is test/peers of this checkout, where scripts/test installs
 // the pinned npm MCP servers.
 func peersDir() string {

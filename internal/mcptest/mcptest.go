@@ -9,6 +9,8 @@
 // re-executing the test binary: call [Main] from TestMain.
 package mcptest
 
+//lint:file-ignore SA1019 sampling, roots and logging are deprecated in 2026-07-28 but still legal; the gateway must relay them for every revision.
+
 import (
 	"context"
 	"encoding/json"
