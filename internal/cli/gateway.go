@@ -15,6 +15,8 @@ import (
 	"mcpwarden/internal/config"
 	"mcpwarden/internal/gateway"
 	"mcpwarden/internal/pipeline"
+	"mcpwarden/internal/sandbox"
+	"mcpwarden/internal/upstream"
 )
 
 func newGatewayCmd(stdio IO) *cobra.Command {
@@ -61,7 +63,7 @@ SIGTERM or SIGINT stops accepting new calls, waits for the ones in flight
 			if !loopback {
 				log.Warn("listening beyond loopback: any host that can reach this address can use every configured server", "listen", cfg.Gateway.Listen)
 			}
-			g, err := gateway.New(gateway.Options{Config: cfg, Chain: buildChain(cfg, log), Logger: log, Version: version()})
+			g, err := gateway.New(gateway.Options{Config: cfg, Chain: buildChain(cfg, log), Logger: log, Version: version(), Launcher: newLauncher(log)})
 			if err != nil {
 				return configError(err)
 			}
@@ -73,6 +75,12 @@ SIGTERM or SIGINT stops accepting new calls, waits for the ones in flight
 	cmd.Flags().BoolVar(&allowRemote, "allow-remote", false, "allow listening on a non-loopback address")
 	lf.register(cmd)
 	return cmd
+}
+
+// newLauncher starts stdio servers in their sandboxes. A server whose
+// isolation cannot be set up does not start.
+func newLauncher(log *slog.Logger) upstream.Launcher {
+	return upstream.Sandboxed{Sandboxer: sandbox.New(sandbox.Options{Logger: log})}
 }
 
 // buildChain assembles the interceptors in their fixed order.

@@ -56,6 +56,11 @@ func (f *profileFlags) register(c *cobra.Command) {
 	fl.StringArrayVar(&f.allow, "allow", nil, "add an egress allowlist entry HOST[:PORTS] (repeatable; implies --network egress)")
 }
 
+// set reports whether any profile flag was given.
+func (f *profileFlags) set() bool {
+	return f.profile != "" || f.backend != "" || f.network != "" || len(f.ro)+len(f.rw)+len(f.allow) > 0
+}
+
 // apply loads the profile and applies the overriding flags.
 func (f *profileFlags) apply(command string) (sandbox.Profile, string, error) {
 	p, source, err := loadProfile(f.profile, command)

@@ -20,6 +20,7 @@ func newWrapCmd(stdio IO) *cobra.Command {
 		envs    []string
 		cwd     string
 		lf      logFlags
+		pf      profileFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "wrap [--config FILE] [--env NAME[=VALUE]]... -- CMD [ARGS...]",
@@ -33,8 +34,10 @@ client configuration:
 Tools and prompts keep their own names. The server does not inherit
 mcpwarden's environment: it gets PATH, HOME, LANG and TMPDIR, plus each
 --env NAME (copied from mcpwarden's environment) or --env NAME=VALUE.
-Logs go to stderr. The policy comes from --config when given, otherwise the
-safe defaults apply.`,
+The server runs in a sandbox: by default the strict profile for its command
+(npx, uvx, node and python get their caches and package registries); the
+profile flags change it, as for 'mcpwarden run'. Logs go to stderr. The
+policy comes from --config when given, otherwise the safe defaults apply.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if cmd.ArgsLenAtDash() != 0 || len(args) == 0 {
 				return usageError("wrap needs the server command after --, for example: mcpwarden wrap -- npx -y server@1.0.0")
@@ -65,9 +68,17 @@ safe defaults apply.`,
 			if err != nil {
 				return err
 			}
-			cfg.Servers = []config.Server{{Name: name, Command: args[0], Args: args[1:], Env: env, Cwd: cwd}}
+			srv := config.Server{Name: name, Command: args[0], Args: args[1:], Env: env, Cwd: cwd}
+			if pf.set() {
+				p, _, err := pf.apply(args[0])
+				if err != nil {
+					return err
+				}
+				srv.Sandbox = &p
+			}
+			cfg.Servers = []config.Server{srv}
 			cfg.ApplyDefaults()
-			g, err := gateway.New(gateway.Options{Config: cfg, Chain: buildChain(cfg, log), Logger: log, Version: version(), Flat: true})
+			g, err := gateway.New(gateway.Options{Config: cfg, Chain: buildChain(cfg, log), Logger: log, Version: version(), Flat: true, Launcher: newLauncher(log)})
 			if err != nil {
 				return configError(err)
 			}
@@ -79,8 +90,9 @@ safe defaults apply.`,
 	cmd.Flags().StringVarP(&cfgPath, "config", "c", "", "configuration file for the policy (optional)")
 	cmd.Flags().StringVar(&name, "name", "", "server name for logs and audit (default: derived from the command)")
 	cmd.Flags().StringArrayVarP(&envs, "env", "e", nil, "pass NAME from mcpwarden's environment, or set NAME=VALUE, for the server (repeatable)")
-	cmd.Flags().StringVar(&cwd, "cwd", "", "working directory of the server")
+	cmd.Flags().StringVar(&cwd, "cwd", "", "working directory of the server (inside a path the sandbox shows)")
 	lf.register(cmd)
+	pf.register(cmd)
 	return cmd
 }
 

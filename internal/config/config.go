@@ -17,6 +17,9 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"mcpwarden/internal/sandbox"
+	"mcpwarden/internal/secretref"
 )
 
 // Version is the only configuration format version this build reads.
@@ -95,6 +98,16 @@ type Server struct {
 	CallTimeout  Duration `yaml:"call_timeout"`
 	StartTimeout Duration `yaml:"start_timeout"`
 	Disabled     bool     `yaml:"disabled"`
+
+	// Sandbox is the isolation profile of a stdio server; nil means the
+	// strict default for its command (see package sandbox).
+	Sandbox *sandbox.Profile `yaml:"sandbox"`
+	// Secrets are credentials for this server only, resolved from
+	// mcpwarden's environment, a file or a command when it starts: stdio
+	// servers get each as an environment variable of that name; HTTP
+	// servers can use them in headers as ${secret:NAME}. They are never
+	// logged.
+	Secrets map[string]secretref.Ref `yaml:"secrets"`
 
 	// Line and Column locate the server's key in the file.
 	Line   int `yaml:"-"`

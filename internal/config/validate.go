@@ -116,6 +116,16 @@ func (p *parser) validateServer(c *Config, s *Server, n *yaml.Node, seen map[str
 			p.errorf(valueNode(field("env"), k), path+".env."+k, "not a valid environment variable name")
 		}
 	}
+	if s.Sandbox != nil && s.EffectiveTransport() != TransportStdio {
+		p.errorf(field("sandbox"), path+".sandbox", "a sandbox applies to stdio servers, which mcpwarden launches; an HTTP server runs elsewhere")
+	}
+	for k, ref := range s.Secrets {
+		if !envNameRE.MatchString(k) {
+			p.errorf(valueNode(field("secrets"), k), path+".secrets."+k, "not a valid environment variable name")
+		} else if err := ref.Validate(); err != nil {
+			p.errorf(valueNode(field("secrets"), k), path+".secrets."+k, "%v", err)
+		}
+	}
 	if s.ProtocolVersion != "" && !slices.Contains(ProtocolVersions, s.ProtocolVersion) {
 		p.errorf(field("protocol_version"), path+".protocol_version", "expected one of %s, got %q", strings.Join(ProtocolVersions, ", "), s.ProtocolVersion)
 	}

@@ -82,6 +82,8 @@ func newBackend(g *Gateway, sc *config.Server) *backend {
 			URL:             sc.URL,
 			Headers:         sc.Headers,
 			ProtocolVersion: sc.ProtocolVersion,
+			Sandbox:         sc.Sandbox,
+			Secrets:         sc.Secrets,
 		},
 	}
 	b.client = g.newClient(b)

@@ -18,6 +18,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"mcpwarden/internal/procenv"
+	"mcpwarden/internal/sandbox"
+	"mcpwarden/internal/secretref"
 )
 
 // Spec says how to reach one server.
@@ -36,6 +38,14 @@ type Spec struct {
 	// ProtocolVersion is offered to the server; "" offers the newest and
 	// lets the server negotiate down (server/discover, then initialize).
 	ProtocolVersion string
+
+	// Sandbox is the isolation profile for a [Sandboxed] launcher; nil
+	// means the default for the command.
+	Sandbox *sandbox.Profile
+	// Secrets are resolved when the server starts: stdio servers get each
+	// as an environment variable, HTTP header values may use
+	// ${secret:NAME}.
+	Secrets map[string]secretref.Ref
 }
 
 // Transports.
@@ -133,7 +143,11 @@ func Dial(ctx context.Context, client *mcp.Client, spec *Spec, opts Options) (*C
 	case Stdio:
 		return dialStdio(ctx, client, spec, opts, log, sopts, progress)
 	case Streamable, SSE:
-		hc, err := httpClient(spec, opts, progress)
+		secrets, err := resolveSecrets(ctx, spec, opts)
+		if err != nil {
+			return nil, err
+		}
+		hc, err := httpClient(spec, opts, progress, secrets)
 		if err != nil {
 			return nil, err
 		}
@@ -199,9 +213,19 @@ func dialStdio(ctx context.Context, client *mcp.Client, spec *Spec, opts Options
 	if spec.Command == "" {
 		return nil, errors.New("no command to run")
 	}
-	declared, err := expandAll(spec.Env, opts.Lookup)
+	secrets, err := resolveSecrets(ctx, spec, opts)
+	if err != nil {
+		return nil, err
+	}
+	declared, err := expandAll(spec.Env, opts.Lookup, nil)
 	if err != nil {
 		return nil, fmt.Errorf("environment of %s: %w", spec.Name, err)
+	}
+	for k, v := range secrets.Env() {
+		if declared == nil {
+			declared = make(map[string]string)
+		}
+		declared[k] = v
 	}
 	env := procenv.Build(opts.Lookup, declared)
 	launcher := opts.Launcher
@@ -277,8 +301,8 @@ func lookPath(command string, env []string) (string, error) {
 	return exec.LookPath(command)
 }
 
-func httpClient(spec *Spec, opts Options, progress *ProgressCounter) (*http.Client, error) {
-	headers, err := expandAll(spec.Headers, opts.Lookup)
+func httpClient(spec *Spec, opts Options, progress *ProgressCounter, secrets secretref.Secrets) (*http.Client, error) {
+	headers, err := expandAll(spec.Headers, opts.Lookup, secrets)
 	if err != nil {
 		return nil, fmt.Errorf("headers of %s: %w", spec.Name, err)
 	}
@@ -314,12 +338,18 @@ func (t headerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.base.RoundTrip(req)
 }
 
-func expandAll(m map[string]string, lookup procenv.Lookup) (map[string]string, error) {
+// expandAll resolves ${env:NAME} references, and ${secret:NAME} ones when
+// secrets are given (header values of HTTP servers).
+func expandAll(m map[string]string, lookup procenv.Lookup, secrets secretref.Secrets) (map[string]string, error) {
 	if len(m) == 0 {
 		return nil, nil
 	}
 	out := make(map[string]string, len(m))
 	for k, v := range m {
+		v, err := expandSecrets(v, secrets)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
 		x, err := procenv.Expand(v, lookup)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", k, err)
@@ -327,4 +357,34 @@ func expandAll(m map[string]string, lookup procenv.Lookup) (map[string]string, e
 		out[k] = x
 	}
 	return out, nil
+}
+
+func expandSecrets(v string, secrets secretref.Secrets) (string, error) {
+	for {
+		i := strings.Index(v, "${secret:")
+		if i < 0 {
+			return v, nil
+		}
+		j := strings.IndexByte(v[i:], '}')
+		if j < 0 {
+			return "", fmt.Errorf("unterminated ${secret:...} reference")
+		}
+		name := v[i+len("${secret:") : i+j]
+		s, ok := secrets[name]
+		if !ok {
+			return "", fmt.Errorf("${secret:%s} names no secret declared for this server", name)
+		}
+		v = v[:i] + s.Reveal() + v[i+j+1:]
+	}
+}
+
+func resolveSecrets(ctx context.Context, spec *Spec, opts Options) (secretref.Secrets, error) {
+	if len(spec.Secrets) == 0 {
+		return nil, nil
+	}
+	s, err := secretref.ResolveAll(ctx, spec.Secrets, secretref.Options{Lookup: opts.Lookup})
+	if err != nil {
+		return nil, fmt.Errorf("secrets of %s: %w", spec.Name, err)
+	}
+	return s, nil
 }

@@ -41,7 +41,7 @@ func TestWrapNodeClientEverything(t *testing.T) {
 	r := runNode(t, map[string]any{
 		"transport": "stdio",
 		"command":   testbinPath(t),
-		"args":      []string{"wrap", "--log-level", "debug", "--", "node", dir + "/server-everything.mjs", "stdio"},
+		"args":      []string{"wrap", "--log-level", "debug", "--ro", dir, "--", "node", dir + "/server-everything.mjs", "stdio"},
 		"steps":     steps,
 	})
 	if r.Protocol != "2025-11-25" {

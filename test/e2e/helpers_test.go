@@ -222,7 +222,7 @@ func (p *process) stop(t *testing.T) {
 func testServer(name string, extra ...string) string {
 	cmd, env := mcptest.Command(name)
 	var b strings.Builder
-	fmt.Fprintf(&b, "  %s:\n    command: %q\n    env:\n", name, cmd)
+	fmt.Fprintf(&b, "  %s:\n    command: %q\n    sandbox:\n      read_only: [%q]\n    env:\n", name, cmd, filepath.Dir(cmd))
 	for k, v := range env {
 		fmt.Fprintf(&b, "      %s: %q\n", k, v)
 	}
@@ -235,7 +235,7 @@ func testServer(name string, extra ...string) string {
 // everythingStdio is the YAML for server-everything over stdio.
 func everythingStdio(t *testing.T, name string) string {
 	dir := peersDir(t)
-	return fmt.Sprintf("  %s:\n    command: node\n    args: [%q, stdio]\n    cwd: %q\n", name, filepath.Join(dir, "server-everything.mjs"), dir)
+	return fmt.Sprintf("  %s:\n    command: node\n    args: [%q, stdio]\n    cwd: %q\n    sandbox:\n      read_only: [%q]\n", name, filepath.Join(dir, "server-everything.mjs"), dir, dir)
 }
 
 // startEverythingHTTP runs server-everything's Streamable HTTP mode on a

@@ -146,7 +146,7 @@ func TestLegacySSE(t *testing.T) {
 // mcpwarden's environment nor anything but the base and --env variables.
 func TestWrapScrubsEnvironment(t *testing.T) {
 	dir := peersDir(t)
-	cmd := exec.Command(testbin.Path(t), "wrap", "--env", "PASSED_ON", "--env", "SET_HERE=yes", "--", "node", filepath.Join(dir, "server-everything.mjs"), "stdio")
+	cmd := exec.Command(testbin.Path(t), "wrap", "--ro", dir, "--env", "PASSED_ON", "--env", "SET_HERE=yes", "--", "node", filepath.Join(dir, "server-everything.mjs"), "stdio")
 	cmd.Env = append(os.Environ(), "MCPW_CANARY_TOKEN=canary-do-not-leak", "PASSED_ON=passed")
 	env := rawSession(t, cmd, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get-env","arguments":{}}}`)
 	var got struct {
@@ -219,7 +219,7 @@ func rawSession(t *testing.T, cmd *exec.Cmd, request string) string {
 
 // TestWrapBadInput sends malformed lines to the binary over stdio.
 func TestWrapBadInput(t *testing.T) {
-	cmd := exec.Command(testbin.Path(t), "wrap", "--", os.Args[0])
+	cmd := exec.Command(testbin.Path(t), "wrap", "--ro", filepath.Dir(os.Args[0]), "--", os.Args[0])
 	cmd.Env = append(os.Environ(), mcptest.EnvServe+"=go")
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
