@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -77,6 +78,10 @@ func (ex *exchange) fail(reason string) {
 // both directions. state is the requestState of a retry ("" on a first
 // attempt).
 func (g *Gateway) forward(ctx context.Context, b *backend, method, name string, ss *mcp.ServerSession, progress any, responses mcp.InputResponseMap, state string, call upcall) (mcp.Result, error) {
+	if strings.HasPrefix(state, approvalPrefix) {
+		// The answer to an approval no control asks for any more.
+		state, responses = "", nil
+	}
 	if state != "" {
 		p := g.pending.take(state)
 		if p == nil {

@@ -71,8 +71,9 @@ type Gateway struct {
 	backends []*backend
 	byName   map[string]*backend
 
-	flights  flightTable
-	pending  pendingTable
+	flights        flightTable
+	pending        pendingTable
+	approvalsAsked approvals
 	sessions sessionTable
 	subs     subscriptions
 

@@ -131,9 +131,14 @@ func connectMemory(t *testing.T, g *Gateway, a *agent, rev string) *mcp.ClientSe
 
 func connectHTTP(t *testing.T, g *Gateway, a *agent, rev string) *mcp.ClientSession {
 	t.Helper()
+	return connectHTTPClient(t, g, a.client(), rev)
+}
+
+func connectHTTPClient(t *testing.T, g *Gateway, c *mcp.Client, rev string) *mcp.ClientSession {
+	t.Helper()
 	ts := httptest.NewServer(g.Handler(HTTPOptions{Loopback: true}))
 	t.Cleanup(ts.Close)
-	cs, err := a.client().Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: ts.URL + "/mcp", MaxRetries: -1}, &mcp.ClientSessionOptions{ProtocolVersion: rev})
+	cs, err := c.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: ts.URL + "/mcp", MaxRetries: -1}, &mcp.ClientSessionOptions{ProtocolVersion: rev})
 	if err != nil {
 		t.Fatalf("client connect over HTTP (%s): %v", rev, err)
 	}

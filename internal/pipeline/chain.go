@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // CodeDenied is the JSON-RPC error code mcpwarden uses when a policy denies
@@ -87,11 +88,15 @@ func (ch *Chain) Len() int {
 }
 
 // Request runs every interceptor's Request in order. It returns nil to
-// allow, or a *[Denial] naming the first interceptor that denied or failed.
+// allow, a *[Denial] naming the first interceptor that denied or failed,
+// or, when none denied but some asked for approval, an *[ApprovalNeeded]
+// listing them. Approvals do not stop the chain: a later control may
+// still deny, and a denial wins.
 func (ch *Chain) Request(ctx context.Context, c *Call) error {
 	if ch == nil {
 		return nil
 	}
+	var need *ApprovalNeeded
 	for _, ic := range ch.reqs {
 		v, err := ic.Request(ctx, c)
 		if err != nil {
@@ -100,8 +105,56 @@ func (ch *Chain) Request(ctx context.Context, c *Call) error {
 		if v.Deny {
 			return &Denial{Verdict: v, Interceptor: ic.Name()}
 		}
+		if v.Approve {
+			if need == nil {
+				need = &ApprovalNeeded{}
+			}
+			need.Asks = append(need.Asks, Ask{Interceptor: ic.Name(), Rule: v.Rule, Reason: v.Reason})
+		}
+	}
+	if need != nil {
+		return need
 	}
 	return nil
+}
+
+// Ask is one control's request for human approval.
+type Ask struct {
+	Interceptor string
+	Rule        string
+	Reason      string
+}
+
+// ApprovalNeeded is returned by [Chain.Request] when the request may
+// proceed only if a human approves it.
+type ApprovalNeeded struct {
+	Asks []Ask
+}
+
+func (a *ApprovalNeeded) Error() string {
+	rules := make([]string, len(a.Asks))
+	for i, x := range a.Asks {
+		rules[i] = x.Rule
+	}
+	return fmt.Sprintf("approval needed (%s)", strings.Join(rules, ", "))
+}
+
+// Denial returns the denial to use when the approval is not given.
+func (a *ApprovalNeeded) Denial(why string) *Denial {
+	first := a.Asks[0]
+	return &Denial{Verdict: DenyVerdict(first.Rule, first.Reason+"; "+why), Interceptor: first.Interceptor}
+}
+
+// MetaApproval is the [Call] Meta key under which the gateway records the
+// human's answer to an approval request: an [Approval].
+const MetaApproval = "pipeline.approval"
+
+// Approval records how an approval request was answered.
+type Approval struct {
+	Rules    []string
+	Approved bool
+	// How: "elicitation", "input_required", "unavailable" or "declined".
+	How string
 }
 
 // Response runs every ResponseInterceptor in reverse order and returns the

@@ -114,10 +114,21 @@ type Verdict struct {
 	// tools/call. Zero means the gateway's default (-32600 style policy
 	// denial, see [CodeDenied]).
 	Code int64
+	// Approve asks a human before the request proceeds. The gateway puts
+	// Reason to the user (elicitation for 2025-era clients, an
+	// input_required result for 2026-07-28 ones) and denies the request,
+	// naming Rule, when the user declines or the client cannot ask.
+	// Deny wins over Approve.
+	Approve bool
 }
 
 // Allow is the verdict that lets a message through.
 var Allow = Verdict{}
+
+// ApproveVerdict returns a verdict that asks a human first.
+func ApproveVerdict(rule, reason string) Verdict {
+	return Verdict{Approve: true, Rule: rule, Reason: reason}
+}
 
 // DenyVerdict returns a denying verdict.
 func DenyVerdict(rule, reason string) Verdict {
