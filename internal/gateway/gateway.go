@@ -74,8 +74,8 @@ type Gateway struct {
 	flights        flightTable
 	pending        pendingTable
 	approvalsAsked approvals
-	sessions sessionTable
-	subs     subscriptions
+	sessions       sessionTable
+	subs           subscriptions
 
 	// inflight counts downstream requests being handled, for draining.
 	inflight sync.WaitGroup
