@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"mcpwarden/internal/audit"
 	"mcpwarden/internal/sandbox"
 	"mcpwarden/internal/secretref"
 )
@@ -114,9 +115,13 @@ type Server struct {
 	Column int `yaml:"-"`
 }
 
-// Policy is the security policy. Later controls add their sections here.
+// Policy is the security policy: one section per control.
 type Policy struct {
 	Log LogPolicy `yaml:"log"`
+	// Audit configures the audit log of every call (see package audit):
+	// SQLite at the default path, fail closed, secrets redacted, unless
+	// set otherwise.
+	Audit audit.Config `yaml:"audit"`
 }
 
 // LogPolicy configures the message-logging interceptor.

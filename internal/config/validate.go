@@ -55,6 +55,10 @@ func (p *parser) validate(c *Config, root *yaml.Node) {
 		}
 	}
 
+	if err := c.Policy.Audit.Validate(); err != nil {
+		p.errorf(at("policy", "audit"), "policy.audit", "%v", err)
+	}
+
 	seen := make(map[string]string)
 	for i := range c.Servers {
 		s := &c.Servers[i]

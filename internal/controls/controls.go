@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"mcpwarden/internal/audit"
 	"mcpwarden/internal/calllog"
 	"mcpwarden/internal/config"
 	"mcpwarden/internal/pipeline"
@@ -53,12 +54,20 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*Set, error) {
 	set := &Set{}
 	var ics []pipeline.Interceptor
 
+	// Audit first, so that it records every request, even those a later
+	// control denies.
+	alog, err := audit.New(ctx, audit.Options{Config: cfg.Policy.Audit, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("opening the audit log: %w", err)
+	}
+	set.closers = append(set.closers, alog.Close)
+	ics = append(ics, alog)
+
 	ics = append(ics, calllog.New(calllog.Options{Logger: log, Quiet: !*cfg.Policy.Log.Messages, Params: cfg.Policy.Log.Params}))
 
 	set.Chain = pipeline.NewChain(ics...)
 	if set.Chain.Len() == 0 {
 		return nil, fmt.Errorf("building controls: no interceptor")
 	}
-	_ = ctx
 	return set, nil
 }
