@@ -47,3 +47,5 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 	modernc.org/sqlite v1.62.0
 )
+
+replace github.com/modelcontextprotocol/go-sdk => ./third_party/go-sdk
