@@ -174,6 +174,11 @@ func (g *Gateway) serverToClient(ctx context.Context, b *backend, method string,
 
 	var res mcp.InputResponse
 	var err error
+	if f != nil && newProtocol(ss) && f.inputs == nil {
+		err := fmt.Errorf("server %q sent %s during a call although it negotiated a revision without server-to-client requests", b.name, method)
+		g.chain.Finish(ctx, call, nil, err)
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: err.Error()}
+	}
 	if f != nil && newProtocol(ss) {
 		ex := &exchange{key: fmt.Sprintf("s2c-%d-%d", f.id, f.rounds+1), req: ir, resp: make(chan exchangeResult, 1)}
 		select {
