@@ -70,9 +70,6 @@ type Gateway struct {
 	// endpoint, besides requests without an Origin header. Loopback origins
 	// are allowed only when the listener is on loopback.
 	AllowedOrigins []string `yaml:"allowed_origins"`
-	// Isolation decides whether downstream sessions share upstream
-	// connections ("shared") or each get their own ("session").
-	Isolation string `yaml:"isolation"`
 }
 
 // Server is one upstream MCP server.
@@ -140,12 +137,6 @@ const (
 	TransportSSE        = "sse"
 )
 
-// Isolation modes.
-const (
-	IsolationShared  = "shared"
-	IsolationSession = "session"
-)
-
 // EffectiveTransport returns the transport the server will use.
 func (s *Server) EffectiveTransport() string {
 	if s.Transport != "" {
@@ -206,9 +197,6 @@ func (c *Config) ApplyDefaults() {
 	}
 	if g.DrainTimeout == 0 {
 		g.DrainTimeout = Duration(DefaultDrainTimeout)
-	}
-	if g.Isolation == "" {
-		g.Isolation = IsolationShared
 	}
 	for i := range c.Servers {
 		s := &c.Servers[i]

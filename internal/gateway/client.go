@@ -143,7 +143,7 @@ func (g *Gateway) serverToClient(ctx context.Context, b *backend, method string,
 			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("mcpwarden cannot attribute this %s request to a single client (no call from one client is in flight); refused", method)}
 		}
 	default:
-		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("mcpwarden cannot attribute this %s request to a single client (%d calls are in flight on this server); refused. Set gateway.isolation: session to give each client its own server connection", method, len(flights))}
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("mcpwarden cannot attribute this %s request to a single client (%d calls are in flight on this server); refused rather than risk asking the wrong client", method, len(flights))}
 	}
 
 	call := &pipeline.Call{
