@@ -86,8 +86,8 @@ func TestStdioBadInput(t *testing.T) {
 	p := newStdioPeer(t, g)
 
 	p.send(`{"jsonrpc":"2.0","id":0,"method":"tools/list"}`)
-	if m := p.recv(); m["error"] == nil {
-		t.Errorf("request before initialize = %v, want an error", m)
+	if m := p.recv(); errCode(m) != codeInvalidRequest {
+		t.Errorf("request before initialize = %v, want invalid request (%d)", m, codeInvalidRequest)
 	}
 	p.send(initLine)
 	if m := p.recv(); m["result"] == nil {
@@ -228,6 +228,7 @@ func TestHTTPBadInput(t *testing.T) {
 		{"rebinding host", initLine, map[string]string{"Host": "evil.example"}, 403, 0},
 		{"wrong content type", initLine, map[string]string{"Content-Type": "text/plain"}, 415, 0},
 		{"unknown session", `{"jsonrpc":"2.0","id":1,"method":"ping"}`, map[string]string{"Mcp-Session-Id": "nope"}, 404, 0},
+		{"request before initialize", `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, nil, 400, codeInvalidRequest},
 		{"unsupported version header", `{"jsonrpc":"2.0","id":1,"method":"ping"}`, map[string]string{"MCP-Protocol-Version": "1999-01-01"}, 400, 0},
 	}
 	for _, tt := range tests {
