@@ -1,0 +1,283 @@
+package normalize
+
+import (
+	"encoding/base64"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Minimum lengths of an encoded run worth decoding. Shorter runs are
+// mostly identifiers and decode to too little text to carry an
+// instruction.
+const (
+	minBase64 = 20
+	minHex    = 16
+	// maxRun bounds one encoded run; longer runs (inline images, bundles)
+	// are decoded only up to this many bytes.
+	maxRun = 256 << 10
+)
+
+// b64class marks bytes of the standard and URL-safe base64 alphabets.
+var b64class = func() (t [256]uint8) {
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = 1
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = 2
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = 3
+	}
+	t['+'], t['/'], t['-'], t['_'] = 4, 4, 4, 4
+	return t
+}()
+
+// decodeLayers finds encoded payloads in t.Orig, decodes them and
+// normalizes each decoded payload as a nested Text.
+func decodeLayers(t *Text, depth int, b *budget) {
+	s := t.Orig
+	for i := 0; i < len(s); {
+		if b64class[s[i]] == 0 {
+			i++
+			continue
+		}
+		j := i
+		var kinds uint8 // bit per class seen
+		hexOnly := true
+		for j < len(s) && b64class[s[j]] != 0 {
+			kinds |= 1 << b64class[s[j]]
+			if hexVal(s[j]) < 0 {
+				hexOnly = false
+			}
+			j++
+		}
+		end := j
+		for end < len(s) && end-j < 2 && s[end] == '=' {
+			end++
+		}
+		run := s[i:end]
+		if len(run) >= minHex && hexOnly && len(run)%2 == 0 {
+			addLayer(t, "hex", Span{i, end}, decodeHex(run), depth, b)
+		} else if len(run) >= minBase64 && mixed(kinds) {
+			if dec, ok := decodeBase64(run); ok {
+				addLayer(t, "base64", Span{i, end}, dec, depth, b)
+			}
+		}
+		i = end
+	}
+	if strings.IndexByte(s, '%') >= 0 {
+		forRuns(s, func(start, end int) {
+			if dec, ok := decodePercent(s[start:end]); ok {
+				addLayer(t, "url", Span{start, end}, dec, depth, b)
+			}
+		}, isPercentRun)
+	}
+	if strings.Contains(s, `\u`) || strings.Contains(s, `\x`) {
+		forRuns(s, func(start, end int) {
+			if dec, ok := decodeBackslash(s[start:end]); ok {
+				addLayer(t, "unicode-escape", Span{start, end}, dec, depth, b)
+			}
+		}, isEscapeRun)
+	}
+}
+
+// mixed reports whether a run uses at least two of upper case, lower case
+// and digits: plain words and identifiers do not.
+func mixed(kinds uint8) bool {
+	n := 0
+	for c := uint8(1); c <= 3; c++ {
+		if kinds&(1<<c) != 0 {
+			n++
+		}
+	}
+	return n >= 2
+}
+
+func addLayer(t *Text, enc string, sp Span, dec string, depth int, b *budget) {
+	if dec == "" || !readable(dec) {
+		return
+	}
+	if depth+1 > b.opt.MaxDepth {
+		b.truncate("max_depth")
+		return
+	}
+	if b.layers >= b.opt.MaxLayers {
+		b.truncate("max_layers")
+		return
+	}
+	if b.decoded+len(dec) > b.opt.MaxDecodedBytes {
+		b.truncate("max_decoded_bytes")
+		return
+	}
+	b.layers++
+	b.decoded += len(dec)
+	t.Layers = append(t.Layers, Layer{Encoding: enc, Span: sp, Depth: depth + 1, Text: normalize(dec, depth+1, b)})
+}
+
+// readable reports whether decoded bytes look like text someone meant a
+// model to read: valid UTF-8, mostly printable, with some letters.
+func readable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	var bad, letters, total int
+	for _, r := range s {
+		total++
+		switch {
+		case unicode.IsLetter(r):
+			letters++
+		case r == '\n' || r == '\t' || r == '\r' || unicode.IsPrint(r) || hiddenKind(r) != 0:
+		default:
+			bad++
+		}
+	}
+	return total >= 4 && bad*20 <= total && letters*3 >= total
+}
+
+func decodeHex(s string) string {
+	if len(s) > maxRun {
+		s = s[:maxRun&^1]
+	}
+	out := make([]byte, len(s)/2)
+	for i := range out {
+		out[i] = byte(hexVal(s[2*i])<<4 | hexVal(s[2*i+1]))
+	}
+	return string(out)
+}
+
+func decodeBase64(s string) (string, bool) {
+	if len(s) > maxRun {
+		s = s[:maxRun&^3]
+	}
+	raw := strings.TrimRight(s, "=")
+	enc := base64.RawStdEncoding
+	if strings.ContainsAny(raw, "-_") {
+		if strings.ContainsAny(raw, "+/") {
+			return "", false
+		}
+		enc = base64.RawURLEncoding
+	}
+	// Drop a dangling final character so a base64 run glued to one extra
+	// letter still decodes.
+	if len(raw)%4 == 1 {
+		raw = raw[:len(raw)-1]
+	}
+	out, err := enc.DecodeString(raw)
+	if err != nil {
+		return "", false
+	}
+	return string(out), true
+}
+
+// forRuns calls fn for each maximal run of non-space bytes for which ok
+// returns true.
+func forRuns(s string, fn func(start, end int), ok func(string) bool) {
+	for i := 0; i < len(s); {
+		if isSpace(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && !isSpace(s[j]) {
+			j++
+		}
+		if ok(s[i:j]) {
+			fn(i, j)
+		}
+		i = j
+	}
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '"' || c == '\'' || c == '<' || c == '>'
+}
+
+func isPercentRun(s string) bool { return strings.Count(s, "%") >= 2 }
+
+func isEscapeRun(s string) bool { return strings.Count(s, `\u`)+strings.Count(s, `\x`) >= 2 }
+
+// decodePercent decodes %XX escapes (and %uXXXX, which IIS and old
+// JavaScript accept), keeping invalid escapes as written.
+func decodePercent(s string) (string, bool) {
+	if len(s) > maxRun {
+		s = s[:maxRun]
+	}
+	var out strings.Builder
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) && hexVal(s[i+1]) >= 0 && hexVal(s[i+2]) >= 0 {
+			out.WriteByte(byte(hexVal(s[i+1])<<4 | hexVal(s[i+2])))
+			i += 2
+			n++
+			continue
+		}
+		if s[i] == '%' && i+5 < len(s) && (s[i+1] == 'u' || s[i+1] == 'U') {
+			if r, ok := hex4(s[i+2 : i+6]); ok {
+				out.WriteRune(r)
+				i += 5
+				n++
+				continue
+			}
+		}
+		if s[i] == '+' {
+			out.WriteByte(' ')
+			continue
+		}
+		out.WriteByte(s[i])
+	}
+	return out.String(), n >= 2
+}
+
+// decodeBackslash decodes \uXXXX, \u{X...} and \xHH escapes.
+func decodeBackslash(s string) (string, bool) {
+	if len(s) > maxRun {
+		s = s[:maxRun]
+	}
+	var out strings.Builder
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			switch s[i+1] {
+			case 'u':
+				if i+5 < len(s) {
+					if r, ok := hex4(s[i+2 : i+6]); ok {
+						if utf16Surrogate(r) && i+11 < len(s) && s[i+6] == '\\' && s[i+7] == 'u' {
+							if lo, ok := hex4(s[i+8 : i+12]); ok {
+								r = (r-0xD800)<<10 + (lo - 0xDC00) + 0x10000
+								i += 6
+							}
+						}
+						out.WriteRune(r)
+						i += 5
+						n++
+						continue
+					}
+				}
+			case 'x':
+				if i+3 < len(s) && hexVal(s[i+2]) >= 0 && hexVal(s[i+3]) >= 0 {
+					out.WriteByte(byte(hexVal(s[i+2])<<4 | hexVal(s[i+3])))
+					i += 3
+					n++
+					continue
+				}
+			}
+		}
+		out.WriteByte(s[i])
+	}
+	return out.String(), n >= 2
+}
+
+func utf16Surrogate(r rune) bool { return r >= 0xD800 && r < 0xDC00 }
+
+func hex4(s string) (rune, bool) {
+	var v rune
+	for i := 0; i < 4; i++ {
+		d := hexVal(s[i])
+		if d < 0 {
+			return 0, false
+		}
+		v = v<<4 | rune(d)
+	}
+	return v, true
+}
