@@ -119,7 +119,7 @@ func Normalize(s string, opt Options) *Text {
 
 func normalize(s string, depth int, b *budget) *Text {
 	t := &Text{Orig: s}
-	w := writer{t: t, b: b}
+	w := writer{t: t, b: b, depth: depth}
 	w.run(s)
 	t.Norm = string(w.buf)
 	findMarkup(t, b)
@@ -132,8 +132,9 @@ func normalize(s string, depth int, b *budget) *Text {
 
 // writer builds Norm and the offset map in one pass.
 type writer struct {
-	t   *Text
-	b   *budget
+	t     *Text
+	b     *budget
+	depth int
 	buf []byte
 
 	// pending non-ASCII run awaiting NFKC, as a span of the input.
@@ -399,7 +400,7 @@ func (w *writer) endTags() {
 	}
 	payload := string(w.tags)
 	w.tags = w.tags[:0]
-	w.t.Layers = append(w.t.Layers, Layer{Encoding: "unicode-tags", Span: w.tagSpan, Depth: 1, Text: &Text{Orig: payload}})
+	w.smuggled("unicode-tags", w.tagSpan, payload)
 }
 
 func (w *writer) endVS() {
@@ -412,7 +413,25 @@ func (w *writer) endVS() {
 	if !utf8.ValidString(payload) {
 		return
 	}
-	w.t.Layers = append(w.t.Layers, Layer{Encoding: "variation-selectors", Span: w.vsSpan, Depth: 1, Text: &Text{Orig: payload}})
+	w.smuggled("variation-selectors", w.vsSpan, payload)
+}
+
+// smuggled adds a layer for a payload carried by invisible characters;
+// flushTags normalizes it once the parent text is done.
+func (w *writer) smuggled(enc string, sp Span, payload string) {
+	b := w.b
+	switch {
+	case w.depth+1 > b.opt.MaxDepth:
+		b.truncate("max_depth")
+	case b.layers >= b.opt.MaxLayers:
+		b.truncate("max_layers")
+	case b.decoded+len(payload) > b.opt.MaxDecodedBytes:
+		b.truncate("max_decoded_bytes")
+	default:
+		b.layers++
+		b.decoded += len(payload)
+		w.t.Layers = append(w.t.Layers, Layer{Encoding: enc, Span: sp, Depth: w.depth + 1, Text: &Text{Orig: payload}})
+	}
 }
 
 // flushTags ends open runs and normalizes the payloads of the smuggling
