@@ -2,12 +2,14 @@ module mcpwarden
 
 go 1.26.0
 
-require github.com/spf13/cobra v1.10.2
+require (
+	github.com/coregx/ahocorasick v0.3.1
+	github.com/spf13/cobra v1.10.2
+	go.yaml.in/yaml/v3 v3.0.6
+	golang.org/x/text v0.44.0
+)
 
 require (
-	github.com/coregx/ahocorasick v0.3.1 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/spf13/pflag v1.0.9 // indirect
-	go.yaml.in/yaml/v3 v3.0.6 // indirect
-	golang.org/x/text v0.44.0 // indirect
 )
