@@ -135,7 +135,7 @@ type writer struct {
 	t     *Text
 	b     *budget
 	depth int
-	buf []byte
+	buf   []byte
 
 	// pending non-ASCII run awaiting NFKC, as a span of the input.
 	pendStart, pendEnd int
