@@ -234,6 +234,6 @@ func walk(raw []byte, prefix string, lim Limits, fn func(path, s string) (string
 func writeString(buf *bytes.Buffer, s string) {
 	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s) // never fails for a string
+	_ = enc.Encode(s)           // never fails for a string
 	buf.Truncate(buf.Len() - 1) // Encode appends a newline
 }
