@@ -378,6 +378,11 @@ func lineAt(s string, start, end int) string {
 }
 
 func (e *Engine) emit(st *state, r *rule, field string, root, x *normalize.Text, l *normalize.Layer, rootSpan normalize.Span, ms, me int) {
+	// Patterns may begin at a sentence or line boundary; quote and judge
+	// the text from its first word.
+	for ms < me && strings.IndexByte(" \t\r\n.!?:;,", x.Norm[ms]) >= 0 {
+		ms++
+	}
 	if r.unless != nil && r.unless.MatchString(lineAt(x.Norm, ms, me)) {
 		return
 	}
