@@ -24,6 +24,17 @@ var detectorNames = map[string]bool{
 
 var sgr = regexp.MustCompile(`^\x1b\[[0-9;:]*m$`)
 
+// concealsText reports whether an SGR sequence sets the "conceal"
+// attribute (8), which hides the text that follows.
+func concealsText(seq string) bool {
+	for p := range strings.SplitSeq(seq[2:len(seq)-1], ";") {
+		if p == "8" || p == "08" {
+			return true
+		}
+	}
+	return false
+}
+
 func hiddenDetector(t *normalize.Text, h normalize.Hidden) string {
 	switch h.Kind {
 	case normalize.Tag:
@@ -67,7 +78,7 @@ func allSGR(s string) bool {
 		} else {
 			s = ""
 		}
-		if !sgr.MatchString(part) {
+		if !sgr.MatchString(part) || concealsText(part) {
 			return false
 		}
 	}
