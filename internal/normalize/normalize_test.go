@@ -394,3 +394,41 @@ func nestedBase64(depth int) string {
 	}
 	return s
 }
+
+// FuzzDecoders drives each decoder directly: none may panic, read past
+// its input or produce more than it was given.
+func FuzzDecoders(f *testing.F) {
+	for _, s := range []string{"", "%", "%4", "%41%42", "%u0041", `\u00`, `\uD83D\uDE00`, `\x4`, "&#", "&#x;", "&#1114112;", "&amp", "\x1b", "\x1b[", "\x1b]", "QUJD", "QUJDRA=", "-_", "0a0b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if out, _ := decodePercent(s); len(out) > len(s)+3 {
+			t.Fatalf("decodePercent(%q) grew to %d bytes", s, len(out))
+		}
+		if out, _ := decodeBackslash(s); len(out) > len(s)+4 {
+			t.Fatalf("decodeBackslash(%q) grew to %d bytes", s, len(out))
+		}
+		if out, ok := decodeBase64(s); ok && len(out) > len(s) {
+			t.Fatalf("decodeBase64(%q) grew to %d bytes", s, len(out))
+		}
+		if len(s)%2 == 0 {
+			ok := true
+			for i := 0; i < len(s); i++ {
+				ok = ok && hexVal(s[i]) >= 0
+			}
+			if ok && len(decodeHex(s)) != len(s)/2 {
+				t.Fatalf("decodeHex(%q) wrong length", s)
+			}
+		}
+		if len(s) > 0 && s[0] == '&' {
+			if _, n := entity(s); n > len(s) {
+				t.Fatalf("entity(%q) consumed %d bytes", s, n)
+			}
+		}
+		if len(s) > 0 && s[0] == 0x1b {
+			if n := escapeLen(s); n < 1 || n > len(s) {
+				t.Fatalf("escapeLen(%q) = %d", s, n)
+			}
+		}
+	})
+}
