@@ -293,6 +293,7 @@ func (e *Engine) scanField(st *state, f Field) {
 	e.detectHidden(st, f.Path, t)
 	e.detectSecrets(st, f.Path, t)
 	e.detectStructure(st, f.Path, t)
+	e.detectArgument(st, f.Path, f.Text)
 	if len(t.Truncated) > 0 {
 		for _, r := range e.byDet["budget"] {
 			st.add(r, f.Path, normalize.Span{Start: 0, End: len(f.Text)}, "", "decoding stopped at "+strings.Join(t.Truncated, ", "), 1)
