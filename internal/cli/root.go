@@ -105,6 +105,7 @@ func newRoot(stdio IO) *cobra.Command {
 	root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 	root.AddCommand(
 		newVersionCmd(stdio),
+		newInspectCmd(stdio),
 	)
 	markUsageErrors(root)
 	return root

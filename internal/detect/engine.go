@@ -509,6 +509,9 @@ func (e *Engine) finish(st *state) Verdict {
 	}
 	v.Flagged = v.Score >= e.threshold
 	v.Findings = findings(st.signals, k)
+	if v.Findings == nil {
+		v.Findings = []finding.Finding{} // always an array in JSON
+	}
 	return v
 }
 
