@@ -319,8 +319,21 @@ func (e *Engine) scanPatterns(st *state, field string, root *normalize.Text, x *
 	}
 	var scanned map[*rule]int
 	for _, h := range hits {
+		// Keywords are word prefixes: "nc " must not fire inside "sync ".
+		if c := s[h.Start]; isAlnum(c) && h.Start > 0 && isAlnum(s[h.Start-1]) {
+			continue
+		}
 		for _, r := range e.kwRules[h.PatternID] {
 			if r.weight[st.kind] == 0 {
+				continue
+			}
+			if r.upper {
+				sp := x.OrigSpan(h.Start, h.End)
+				if !mostlyUpper(x.Orig[sp.Start:sp.End]) {
+					continue
+				}
+			}
+			if r.lineSt && !opensLine(s, h.Start) {
 				continue
 			}
 			if r.re == nil {
@@ -336,13 +349,48 @@ func (e *Engine) scanPatterns(st *state, field string, root *normalize.Text, x *
 			} else if ws < done {
 				ws = done
 			}
-			ws, we = snapLines(s, ws, we)
+			if r.lines {
+				ws, we = snapLines(s, ws, we)
+			}
 			scanned[r] = we
+			if len(r.near) > 0 && !containsAny(s[ws:we], r.near) {
+				continue
+			}
 			for _, m := range r.re.FindAllStringIndex(s[ws:we], 4) {
 				e.emit(st, r, field, root, x, l, rootSpan, ws+m[0], ws+m[1])
 			}
 		}
 	}
+}
+
+func containsAny(s string, lits []string) bool {
+	for _, l := range lits {
+		if strings.Contains(s, l) {
+			return true
+		}
+	}
+	return false
+}
+
+func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' }
+
+// opensLine reports whether position i starts its line, allowing blanks
+// and a leading "please".
+func opensLine(s string, i int) bool {
+	j := i
+	for j > 0 && (s[j-1] == ' ' || s[j-1] == '\t') {
+		j--
+	}
+	if j >= 7 && s[j-7:j] == "please " || j >= 6 && s[j-6:j] == "please" {
+		j -= 6
+		if j > 0 && s[j-1] == ' ' {
+			j--
+		}
+		for j > 0 && (s[j-1] == ' ' || s[j-1] == '\t') {
+			j--
+		}
+	}
+	return j == 0 || s[j-1] == '\n' || s[j-1] == '\r'
 }
 
 // snapLines widens [ws, we) to whole lines when a line break is near, so

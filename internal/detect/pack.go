@@ -47,10 +47,19 @@ type RuleSpec struct {
 	// whose line also matches Unless is dropped.
 	Unless string `yaml:"unless"`
 	// Upper requires the matched original text to be written in capitals
-	// ("IMPORTANT:", not "important").
+	// ("IMPORTANT:", not "important"); keywords written in lower case
+	// are skipped without running the pattern.
 	Upper bool `yaml:"upper"`
+	// Near lists literals (lower-case) one of which must occur in the
+	// window before the pattern runs: a cheap second keyword for rules
+	// whose primary keywords (URLs, "@") are common.
+	Near []string `yaml:"near"`
+	// LineStart requires a keyword to open its line (after blanks and an
+	// optional "please"); the pattern then sees that line.
+	LineStart bool `yaml:"line_start"`
 	// Before and After size the window around a keyword the pattern runs
-	// in (defaults 160 and 320 bytes, widened to whole lines).
+	// in (defaults 120 and 240 bytes; line-anchored patterns see whole
+	// lines).
 	Before int `yaml:"before"`
 	After  int `yaml:"after"`
 	// All lists the groups a combo needs.
@@ -134,6 +143,9 @@ type rule struct {
 	re       *regexp.Regexp
 	unless   *regexp.Regexp
 	upper    bool
+	lineSt   bool
+	near     []string
+	lines    bool // the pattern is line-anchored: widen windows to lines
 	before   int
 	after    int
 	all      []string
@@ -149,17 +161,18 @@ func compileRule(pack string, s RuleSpec, detectors map[string]bool) (*rule, err
 	if !idRE.MatchString(s.ID) {
 		return nil, fmt.Errorf("id %q: want dotted lower-case, e.g. injection.override", s.ID)
 	}
-	r := &rule{id: s.ID, group: s.Group, title: s.Title, detail: s.Detail, upper: s.Upper, pack: pack,
+	r := &rule{id: s.ID, group: s.Group, title: s.Title, detail: s.Detail, upper: s.Upper, lineSt: s.LineStart, near: s.Near, pack: pack,
 		before: s.Before, after: s.After, all: s.All, applies: s.Applies, factor: s.Factor}
 	if r.group == "" {
 		r.group = s.ID
 	}
 	if r.before == 0 {
-		r.before = 160
+		r.before = 120
 	}
 	if r.after == 0 {
-		r.after = 320
+		r.after = 240
 	}
+	r.lines = strings.Contains(s.Pattern, "(?m)") || s.LineStart
 	switch s.Type {
 	case "", "pattern":
 		r.kind = rulePattern

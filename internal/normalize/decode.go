@@ -66,19 +66,42 @@ func decodeLayers(t *Text, depth int, b *budget) {
 		}
 		i = end
 	}
-	if strings.IndexByte(s, '%') >= 0 {
-		forRuns(s, func(start, end int) {
+	runsAround(s, "%", func(start, end int) {
+		if isPercentRun(s[start:end]) {
 			if dec, ok := decodePercent(s[start:end]); ok {
 				addLayer(t, "url", Span{start, end}, dec, depth, b)
 			}
-		}, isPercentRun)
-	}
-	if strings.Contains(s, `\u`) || strings.Contains(s, `\x`) {
-		forRuns(s, func(start, end int) {
+		}
+	})
+	runsAround(s, `\`, func(start, end int) {
+		if isEscapeRun(s[start:end]) {
 			if dec, ok := decodeBackslash(s[start:end]); ok {
 				addLayer(t, "unicode-escape", Span{start, end}, dec, depth, b)
 			}
-		}, isEscapeRun)
+		}
+	})
+}
+
+// runsAround calls fn once for each maximal run of non-space bytes that
+// contains lit, finding runs from the occurrences of lit so that text
+// without lit costs one substring scan.
+func runsAround(s, lit string, fn func(start, end int)) {
+	for from := 0; from < len(s); {
+		i := strings.Index(s[from:], lit)
+		if i < 0 {
+			return
+		}
+		i += from
+		start := i
+		for start > from && !isSpace(s[start-1]) {
+			start--
+		}
+		end := i
+		for end < len(s) && !isSpace(s[end]) {
+			end++
+		}
+		fn(start, end)
+		from = end + 1
 	}
 }
 
@@ -168,25 +191,6 @@ func decodeBase64(s string) (string, bool) {
 		return "", false
 	}
 	return string(out), true
-}
-
-// forRuns calls fn for each maximal run of non-space bytes for which ok
-// returns true.
-func forRuns(s string, fn func(start, end int), ok func(string) bool) {
-	for i := 0; i < len(s); {
-		if isSpace(s[i]) {
-			i++
-			continue
-		}
-		j := i
-		for j < len(s) && !isSpace(s[j]) {
-			j++
-		}
-		if ok(s[i:j]) {
-			fn(i, j)
-		}
-		i = j
-	}
 }
 
 func isSpace(c byte) bool {

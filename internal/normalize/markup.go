@@ -2,6 +2,7 @@ package normalize
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -49,29 +50,8 @@ func findMarkup(t *Text, b *budget) {
 			found = append(found, Hidden{Kind: MarkdownComment, Span: t.OrigSpan(m[0], m[1]), Count: 1, Suspicious: true})
 		}
 	}
-	if strings.IndexByte(n, '<') >= 0 && (strings.Contains(n, "hidden") || strings.Contains(n, "none") ||
-		strings.Contains(n, "<details") || strings.Contains(n, ":0") || strings.Contains(n, ": 0") ||
-		strings.Contains(n, "color")) {
-		next := 0
-		for _, m := range hiddenOpen.FindAllStringSubmatchIndex(n, maxHiddenElements) {
-			if m[0] < next {
-				continue // nested inside the element just recorded
-			}
-			tag := "details"
-			if m[2] >= 0 {
-				tag = n[m[2]:m[3]]
-			}
-			end := m[1]
-			rest := n[end:min(len(n), end+maxHiddenElement)]
-			if k := strings.Index(rest, "</"+tag); k >= 0 {
-				end += k + len("</"+tag)
-				if gt := strings.IndexByte(n[end:], '>'); gt >= 0 && gt < 8 {
-					end += gt + 1
-				}
-			}
-			next = end
-			found = append(found, Hidden{Kind: HiddenElement, Span: t.OrigSpan(m[0], end), Count: 1, Suspicious: true})
-		}
+	if strings.IndexByte(n, '<') >= 0 {
+		found = append(found, hiddenElements(t, n)...)
 	}
 	for _, h := range found {
 		if b.hidden >= b.opt.MaxHidden {
@@ -81,6 +61,72 @@ func findMarkup(t *Text, b *budget) {
 		b.hidden++
 		t.Hidden = insertHidden(t.Hidden, h)
 	}
+}
+
+// hiddenTriggers are the substrings that can make an opening tag hide
+// its content; the tag regex runs only on tags that contain one.
+var hiddenTriggers = []string{"hidden", "none", "font-size", "opacity", "color", "<details", "width", "height"}
+
+// hiddenElements finds elements hidden by attribute or style. It looks
+// for trigger words, widens each to the enclosing tag and checks only
+// that tag, so large HTML pages cost a few substring scans.
+func hiddenElements(t *Text, n string) []Hidden {
+	// Collect the tags that contain a trigger word, by start offset.
+	tags := map[int]int{}
+	for _, trig := range hiddenTriggers {
+		for from, seen := 0, 0; seen < 4*maxHiddenElements; seen++ {
+			i := strings.Index(n[from:], trig)
+			if i < 0 {
+				break
+			}
+			i += from
+			from = i + len(trig)
+			lo := max(0, i-400)
+			lt := strings.LastIndexByte(n[lo:i+1], '<')
+			if lt < 0 {
+				continue
+			}
+			lt += lo
+			if strings.IndexByte(n[lt:i], '>') >= 0 {
+				continue // the trigger is in text, not inside a tag
+			}
+			if gt := strings.IndexByte(n[i:min(len(n), i+400)], '>'); gt >= 0 {
+				tags[lt] = i + gt + 1
+			}
+		}
+	}
+	starts := make([]int, 0, len(tags))
+	for lt := range tags {
+		starts = append(starts, lt)
+	}
+	slices.Sort(starts)
+	var out []Hidden
+	next := 0 // elements nest; skip tags inside the one just recorded
+	for _, lt := range starts {
+		if lt < next || len(out) >= maxHiddenElements {
+			continue
+		}
+		tagEnd := tags[lt]
+		m := hiddenOpen.FindStringSubmatchIndex(n[lt:tagEnd])
+		if m == nil || m[0] != 0 {
+			continue
+		}
+		tag := "details"
+		if m[2] >= 0 {
+			tag = n[lt+m[2] : lt+m[3]]
+		}
+		end := tagEnd
+		rest := n[end:min(len(n), end+maxHiddenElement)]
+		if k := strings.Index(rest, "</"+tag); k >= 0 {
+			end += k + len("</"+tag)
+			if g := strings.IndexByte(n[end:], '>'); g >= 0 && g < 8 {
+				end += g + 1
+			}
+		}
+		next = end
+		out = append(out, Hidden{Kind: HiddenElement, Span: t.OrigSpan(lt, end), Count: 1, Suspicious: true})
+	}
+	return out
 }
 
 // insertHidden keeps hs ordered by start offset.

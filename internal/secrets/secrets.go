@@ -36,14 +36,19 @@ const Format = "mcpwarden.secrets/v1"
 
 // Rule is one credential pattern, as written in a rule file.
 type Rule struct {
-	ID         string   `yaml:"id"`
-	Keywords   []string `yaml:"keywords"`
-	Regex      string   `yaml:"regex"`
-	Before     *int     `yaml:"before"`
-	After      *int     `yaml:"after"`
-	Entropy    float64  `yaml:"entropy"`
-	Digits     bool     `yaml:"digits"`
-	Confidence float64  `yaml:"confidence"`
+	ID       string   `yaml:"id"`
+	Keywords []string `yaml:"keywords"`
+	Regex    string   `yaml:"regex"`
+	// Match selects a built-in matcher instead of Regex: "assignment"
+	// (a value assigned to an identifier that Names matches) or
+	// "url-password" (the password in scheme://user:password@host).
+	Match      string  `yaml:"match"`
+	Names      string  `yaml:"names"`
+	Before     *int    `yaml:"before"`
+	After      *int    `yaml:"after"`
+	Entropy    float64 `yaml:"entropy"`
+	Digits     bool    `yaml:"digits"`
+	Confidence float64 `yaml:"confidence"`
 }
 
 // Pack is a versioned rule file.
@@ -104,6 +109,7 @@ func Placeholder(typ string) string { return "[REDACTED:" + typ + "]" }
 type rule struct {
 	Rule
 	re            *regexp.Regexp
+	names         *regexp.Regexp
 	before, after int
 }
 
@@ -173,12 +179,27 @@ func compileRule(r Rule) (rule, error) {
 			return rule{}, errors.New("empty keyword")
 		}
 	}
-	re, err := regexp.Compile(r.Regex)
-	if err != nil {
-		return rule{}, fmt.Errorf("regex: %w", err)
+	var re, names *regexp.Regexp
+	switch r.Match {
+	case "":
+		var err error
+		if re, err = regexp.Compile(r.Regex); err != nil {
+			return rule{}, fmt.Errorf("regex: %w", err)
+		}
+		if re.NumSubexp() > 1 {
+			return rule{}, errors.New("regex has more than one capture group; use (?:...) for grouping")
+		}
+	case "assignment":
+		var err error
+		if names, err = regexp.Compile(r.Names); err != nil || r.Names == "" {
+			return rule{}, fmt.Errorf("assignment rule needs a valid names pattern: %v", err)
+		}
+	case "url-password":
+	default:
+		return rule{}, fmt.Errorf("unknown match %q (want assignment or url-password)", r.Match)
 	}
-	if re.NumSubexp() > 1 {
-		return rule{}, errors.New("regex has more than one capture group; use (?:...) for grouping")
+	if r.Match != "" && r.Regex != "" {
+		return rule{}, errors.New("a rule has either regex or match, not both")
 	}
 	if r.Confidence < 0 || r.Confidence > 1 {
 		return rule{}, fmt.Errorf("confidence %v outside 0..1", r.Confidence)
@@ -186,7 +207,7 @@ func compileRule(r Rule) (rule, error) {
 	if r.Confidence == 0 {
 		r.Confidence = 0.8
 	}
-	cr := rule{Rule: r, re: re, before: 64, after: 320}
+	cr := rule{Rule: r, re: re, names: names, before: 64, after: 320}
 	if r.Before != nil {
 		cr.before = *r.Before
 	}
@@ -239,8 +260,20 @@ func (d *Detector) Find(s string) []Match {
 	// repeated inside one window does not rerun the pattern.
 	scanned := make([]int, len(d.rules))
 	for _, h := range hits {
+		// Keywords are word prefixes ("key" must not fire inside
+		// "monkey"), except where the keyword itself starts with a
+		// non-word character.
+		if isWordByte(s[h.Start]) && h.Start > 0 && isWordByte(s[h.Start-1]) && s[h.Start-1] != '_' {
+			continue
+		}
 		for _, ri := range d.kwRules[h.PatternID] {
 			r := &d.rules[ri]
+			if r.Match != "" {
+				if sp, ok := r.matchAt(s, h.Start, h.End); ok && r.accept(s[sp.Start:sp.End]) {
+					cands = append(cands, cand{Match{Type: r.ID, Span: sp, Confidence: r.Confidence}, ri})
+				}
+				continue
+			}
 			ws := max(h.Start-r.before, 0)
 			we := min(h.End+r.after, len(s))
 			if we <= scanned[ri] {
@@ -360,4 +393,102 @@ func Apply(s string, ms []Match) string {
 	}
 	b.WriteString(s[last:])
 	return b.String()
+}
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
+}
+
+func isIdentByte(c byte) bool { return isWordByte(c) || c == '.' || c == '-' }
+
+// valueByte is a character a secret value may contain.
+func valueByte(c byte) bool {
+	return isWordByte(c) || strings.IndexByte("+/=!@#$%^&*.~-", c) >= 0
+}
+
+// matchAt runs a built-in matcher for the keyword at [ks, ke).
+func (r *rule) matchAt(s string, ks, ke int) (Span, bool) {
+	switch r.Match {
+	case "assignment":
+		return r.assignment(s, ks, ke)
+	case "url-password":
+		return urlPassword(s, ks)
+	}
+	return Span{}, false
+}
+
+// assignment finds NAME <sep> VALUE around a keyword inside NAME, where
+// sep is ':', '=', ':=' or '=>' with optional quotes and blanks, as in
+// source code, JSON, YAML, .env files and query strings.
+func (r *rule) assignment(s string, ks, ke int) (Span, bool) {
+	l, e := ks, ke
+	for l > 0 && ks-l < 64 && isIdentByte(s[l-1]) {
+		l--
+	}
+	for e < len(s) && e-ke < 64 && isIdentByte(s[e]) {
+		e++
+	}
+	if !r.names.MatchString(s[l:e]) {
+		return Span{}, false
+	}
+	i := e
+	skipQuote := func() {
+		if i < len(s) && s[i] == '\\' && i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\'') {
+			i += 2
+		} else if i < len(s) && (s[i] == '"' || s[i] == '\'') {
+			i++
+		}
+	}
+	skipBlanks := func() {
+		for n := 0; n < 4 && i < len(s) && (s[i] == ' ' || s[i] == '\t'); n++ {
+			i++
+		}
+	}
+	skipQuote()
+	skipBlanks()
+	switch {
+	case strings.HasPrefix(s[i:], ":=") || strings.HasPrefix(s[i:], "=>"):
+		i += 2
+	case i < len(s) && (s[i] == ':' || s[i] == '='):
+		i++
+	default:
+		return Span{}, false
+	}
+	skipBlanks()
+	skipQuote()
+	v := i
+	for i < len(s) && i-v < 256 && valueByte(s[i]) {
+		i++
+	}
+	if i-v < 12 {
+		return Span{}, false
+	}
+	return Span{v, i}, true
+}
+
+// urlPassword finds the password of scheme://user:password@host for the
+// "://" at p.
+func urlPassword(s string, p int) (Span, bool) {
+	b := p
+	for b > 0 && p-b < 20 && (isWordByte(s[b-1]) || s[b-1] == '+' || s[b-1] == '.' || s[b-1] == '-') {
+		b--
+	}
+	if b == p {
+		return Span{}, false
+	}
+	start := p + 3
+	end := start
+	for end < len(s) && end-start < 640 && strings.IndexByte("/?#\"'<> \t\r\n", s[end]) < 0 {
+		end++
+	}
+	auth := s[start:end]
+	at := strings.LastIndexByte(auth, '@')
+	if at < 0 || at == len(auth)-1 {
+		return Span{}, false
+	}
+	colon := strings.IndexByte(auth[:at], ':')
+	if colon < 1 || colon > 128 || at-colon-1 < 3 || at-colon-1 > 256 {
+		return Span{}, false
+	}
+	return Span{start + colon + 1, start + at}, true
 }
