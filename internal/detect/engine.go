@@ -153,6 +153,31 @@ func New(opt Options) (*Engine, error) {
 			e.combos = append(e.combos, r)
 		}
 	}
+	// Near literals join the automaton so that checking them costs a
+	// look at the hits already found, not another scan.
+	addKW := func(k string) int {
+		i, ok := kwIndex[k]
+		if !ok {
+			i = len(kws)
+			kwIndex[k] = i
+			kws = append(kws, k)
+			e.kwRules = append(e.kwRules, nil)
+		}
+		return i
+	}
+	for _, r := range rs.rules {
+		for _, k := range r.near {
+			addKW(k)
+		}
+	}
+	for _, r := range rs.rules {
+		if len(r.near) > 0 {
+			r.nearIDs = make([]bool, len(kws))
+			for _, k := range r.near {
+				r.nearIDs[kwIndex[k]] = true
+			}
+		}
+	}
 	if len(kws) > 0 {
 		if e.ac, err = ahocorasick.NewBuilder().AddStrings(kws).Build(); err != nil {
 			return nil, fmt.Errorf("building keyword automaton: %w", err)
@@ -353,7 +378,7 @@ func (e *Engine) scanPatterns(st *state, field string, root *normalize.Text, x *
 				ws, we = snapLines(s, ws, we)
 			}
 			scanned[r] = we
-			if len(r.near) > 0 && !containsAny(s[ws:we], r.near) {
+			if r.nearIDs != nil && !nearHit(hits, r.nearIDs, ws, we) {
 				continue
 			}
 			for _, m := range r.re.FindAllStringIndex(s[ws:we], 4) {
@@ -363,16 +388,21 @@ func (e *Engine) scanPatterns(st *state, field string, root *normalize.Text, x *
 	}
 }
 
-func containsAny(s string, lits []string) bool {
-	for _, l := range lits {
-		if strings.Contains(s, l) {
+// nearHit reports whether a hit of one of the ids lies inside [ws, we).
+// Hits are ordered by end offset.
+func nearHit(hits []ahocorasick.Match, ids []bool, ws, we int) bool {
+	i := sort.Search(len(hits), func(i int) bool { return hits[i].End > ws })
+	for ; i < len(hits) && hits[i].Start < we; i++ {
+		if h := hits[i]; h.Start >= ws && h.End <= we && ids[h.PatternID] {
 			return true
 		}
 	}
 	return false
 }
 
-func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' }
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z'
+}
 
 // opensLine reports whether position i starts its line, allowing blanks
 // and a leading "please".

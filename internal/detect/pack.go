@@ -145,7 +145,8 @@ type rule struct {
 	upper    bool
 	lineSt   bool
 	near     []string
-	lines    bool // the pattern is line-anchored: widen windows to lines
+	nearIDs  []bool // automaton pattern IDs of near, set by New
+	lines    bool   // the pattern is line-anchored: widen windows to lines
 	before   int
 	after    int
 	all      []string

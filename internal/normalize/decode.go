@@ -44,13 +44,16 @@ func decodeLayers(t *Text, depth int, b *budget) {
 		}
 		j := i
 		var kinds uint8 // bit per class seen
-		hexOnly := true
 		for j < len(s) && b64class[s[j]] != 0 {
 			kinds |= 1 << b64class[s[j]]
-			if hexVal(s[j]) < 0 {
-				hexOnly = false
-			}
 			j++
+		}
+		hexOnly := false
+		if j-i >= minHex {
+			hexOnly = true
+			for k := i; k < j && hexOnly; k++ {
+				hexOnly = hexVal(s[k]) >= 0
+			}
 		}
 		end := j
 		for end < len(s) && end-j < 2 && s[end] == '=' {

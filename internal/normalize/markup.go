@@ -73,25 +73,25 @@ var hiddenTriggers = []string{"hidden", "none", "font-size", "opacity", "color",
 func hiddenElements(t *Text, n string) []Hidden {
 	// Collect the tags that contain a trigger word, by start offset.
 	tags := map[int]int{}
-	for _, trig := range hiddenTriggers {
-		for from, seen := 0, 0; seen < 4*maxHiddenElements; seen++ {
-			i := strings.Index(n[from:], trig)
-			if i < 0 {
+	for from := 0; len(tags) < 4*maxHiddenElements; {
+		i := strings.IndexByte(n[from:], '<')
+		if i < 0 {
+			break
+		}
+		lt := from + i
+		from = lt + 1
+		if lt+1 >= len(n) || n[lt+1] < 'a' || n[lt+1] > 'z' {
+			continue // not an opening tag
+		}
+		gt := strings.IndexByte(n[lt:min(len(n), lt+800)], '>')
+		if gt < 0 {
+			continue
+		}
+		tag := n[lt : lt+gt+1]
+		for _, trig := range hiddenTriggers {
+			if strings.Contains(tag, trig) {
+				tags[lt] = lt + gt + 1
 				break
-			}
-			i += from
-			from = i + len(trig)
-			lo := max(0, i-400)
-			lt := strings.LastIndexByte(n[lo:i+1], '<')
-			if lt < 0 {
-				continue
-			}
-			lt += lo
-			if strings.IndexByte(n[lt:i], '>') >= 0 {
-				continue // the trigger is in text, not inside a tag
-			}
-			if gt := strings.IndexByte(n[i:min(len(n), i+400)], '>'); gt >= 0 {
-				tags[lt] = i + gt + 1
 			}
 		}
 	}

@@ -153,12 +153,56 @@ type writer struct {
 	asciiEnd, asciiBuf int
 }
 
+// ASCII byte classes for the copy loop.
+const (
+	plain uint8 = iota
+	upper
+	special // ESC, '&', controls, DEL: handled one at a time
+)
+
+var asciiClass = func() (t [256]uint8) {
+	for c := 0x80; c < 0x100; c++ {
+		t[c] = special // non-ASCII leaves the fast path
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = upper
+	}
+	for c := 0; c < 0x20; c++ {
+		t[c] = special
+	}
+	t['\t'], t['\n'], t['\r'] = plain, plain, plain
+	t[0x1b], t['&'], t[0x7f] = special, special, special
+	return t
+}()
+
 func (w *writer) run(s string) {
 	w.buf = make([]byte, 0, len(s)+len(s)/16)
 	w.pendStart = -1
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
+			// Fast path: copy a run of ordinary ASCII in one go.
+			if asciiClass[c] != special {
+				w.flushPending(s)
+				if len(w.tags) > 0 || len(w.vs) > 0 {
+					w.endRuns()
+				}
+				j := i
+				for j < len(s) && asciiClass[s[j]] != special {
+					j++
+				}
+				for k := i; k < j; k++ {
+					b := s[k]
+					if asciiClass[b] == upper {
+						b += 'a' - 'A'
+					}
+					w.buf = append(w.buf, b)
+				}
+				w.lastKept = rune(s[j-1])
+				i = j
+				w.asciiEnd, w.asciiBuf = i, len(w.buf)
+				continue
+			}
 			switch {
 			case c == 0x1b:
 				w.flushPending(s)
@@ -181,9 +225,6 @@ func (w *writer) run(s string) {
 			}
 			w.flushPending(s)
 			w.endRuns()
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
 			w.buf = append(w.buf, c)
 			w.lastKept = rune(c)
 			i++

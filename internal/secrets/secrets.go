@@ -42,13 +42,16 @@ type Rule struct {
 	// Match selects a built-in matcher instead of Regex: "assignment"
 	// (a value assigned to an identifier that Names matches) or
 	// "url-password" (the password in scheme://user:password@host).
-	Match      string  `yaml:"match"`
-	Names      string  `yaml:"names"`
-	Before     *int    `yaml:"before"`
-	After      *int    `yaml:"after"`
-	Entropy    float64 `yaml:"entropy"`
-	Digits     bool    `yaml:"digits"`
-	Confidence float64 `yaml:"confidence"`
+	Match string `yaml:"match"`
+	Names string `yaml:"names"`
+	// Near lists literals one of which must occur in the window before
+	// the regex runs, a cheap check for rules with common keywords.
+	Near       []string `yaml:"near"`
+	Before     *int     `yaml:"before"`
+	After      *int     `yaml:"after"`
+	Entropy    float64  `yaml:"entropy"`
+	Digits     bool     `yaml:"digits"`
+	Confidence float64  `yaml:"confidence"`
 }
 
 // Pack is a versioned rule file.
@@ -282,6 +285,9 @@ func (d *Detector) Find(s string) []Match {
 			ws = max(ws, scanned[ri])
 			scanned[ri] = we
 			win := s[ws:we]
+			if len(r.Near) > 0 && !containsAny(win, r.Near) {
+				continue
+			}
 			for _, loc := range r.re.FindAllStringSubmatchIndex(win, -1) {
 				st, en := loc[0], loc[1]
 				if len(loc) >= 4 && loc[2] >= 0 {
@@ -491,4 +497,13 @@ func urlPassword(s string, p int) (Span, bool) {
 		return Span{}, false
 	}
 	return Span{start + colon + 1, start + at}, true
+}
+
+func containsAny(s string, lits []string) bool {
+	for _, l := range lits {
+		if strings.Contains(s, l) {
+			return true
+		}
+	}
+	return false
 }
