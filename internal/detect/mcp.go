@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"sort"
@@ -24,14 +23,22 @@ var walkLimits = mcptext.Limits{}
 // the nesting and size limits); the caller must report the tool as
 // unscannable, never as clean.
 func (e *Engine) InspectTool(raw []byte) (Verdict, error) {
-	fields, err := mcptext.Fields(raw, "", walkLimits)
+	doc, err := mcptext.Decode(raw)
 	if err != nil {
 		return Verdict{}, fmt.Errorf("reading tool definition: %w", err)
 	}
-	var t toolShape
-	if err := json.Unmarshal(raw, &t); err != nil {
+	obj, ok := doc.(map[string]any)
+	if !ok {
+		return Verdict{}, fmt.Errorf("reading tool definition: want a JSON object, got %T", doc)
+	}
+	fields, err := mcptext.FieldsOf(obj, "", walkLimits)
+	if err != nil {
 		return Verdict{}, fmt.Errorf("reading tool definition: %w", err)
 	}
+	t := toolShape{InputSchema: obj["inputSchema"]}
+	t.Name, _ = obj["name"].(string)
+	t.Title, _ = obj["title"].(string)
+	t.Description, _ = obj["description"].(string)
 	st := &state{kind: Description}
 	for _, f := range fields {
 		e.scanField(st, Field(f))
@@ -70,7 +77,11 @@ func (e *Engine) InspectResult(raw []byte) (Verdict, error) {
 }
 
 func (e *Engine) inspectJSON(raw []byte, k Kind, prefix, what string) (Verdict, error) {
-	fields, err := mcptext.Fields(raw, prefix, walkLimits)
+	doc, err := mcptext.Decode(raw)
+	if err != nil {
+		return Verdict{}, fmt.Errorf("reading %s: %w", what, err)
+	}
+	fields, err := mcptext.FieldsOf(doc, prefix, walkLimits)
 	if err != nil {
 		return Verdict{}, fmt.Errorf("reading %s: %w", what, err)
 	}
@@ -83,10 +94,8 @@ func (e *Engine) inspectJSON(raw []byte, k Kind, prefix, what string) (Verdict, 
 
 // toolShape is the part of a tool definition the schema checks read.
 type toolShape struct {
-	Name        string          `json:"name"`
-	Title       string          `json:"title"`
-	Description string          `json:"description"`
-	InputSchema json.RawMessage `json:"inputSchema"`
+	Name, Title, Description string
+	InputSchema              any
 }
 
 type param struct {
@@ -94,41 +103,73 @@ type param struct {
 }
 
 // params lists the top-level and nested properties of a schema.
-func params(schema json.RawMessage, base string, depth int, out *[]param) {
-	if len(schema) == 0 || depth > 8 {
+func params(schema any, base string, depth int, out *[]param) {
+	m, ok := schema.(map[string]any)
+	if !ok || depth > 8 {
 		return
 	}
-	var s struct {
-		Properties map[string]json.RawMessage `json:"properties"`
-		Items      json.RawMessage            `json:"items"`
-	}
-	if json.Unmarshal(schema, &s) != nil {
-		return
-	}
-	names := make([]string, 0, len(s.Properties))
-	for n := range s.Properties {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		var d struct {
-			Description string `json:"description"`
+	if props, ok := m["properties"].(map[string]any); ok {
+		names := make([]string, 0, len(props))
+		for n := range props {
+			names = append(names, n)
 		}
-		_ = json.Unmarshal(s.Properties[n], &d)
-		p := base + ".properties." + n
-		*out = append(*out, param{name: n, path: p, description: d.Description})
-		params(s.Properties[n], p, depth+1, out)
+		sort.Strings(names)
+		for _, n := range names {
+			p := base + ".properties." + n
+			d := ""
+			if pm, ok := props[n].(map[string]any); ok {
+				d, _ = pm["description"].(string)
+			}
+			*out = append(*out, param{name: n, path: p, description: d})
+			params(props[n], p, depth+1, out)
+		}
 	}
-	params(s.Items, base+".items", depth+1, out)
+	params(m["items"], base+".items", depth+1, out)
 }
 
-// sideChannelNames are parameter names that carry free text a tool has no
-// visible use for, the classic hiding place for exfiltrated data.
-var sideChannelNames = regexp.MustCompile(`^(?:side_?notes?|notes?|context|extra(?:_?(?:info|data|context))?|metadata|meta|comments?|feedback|debug(?:_?info)?|annotations?|remarks?|memo|reasoning|thoughts?|trace|telemetry|analytics|hidden|internal|additional_?(?:info|context|notes|data)|details|summary|payload|session_?data|conversation|history|chat_?history|user_?context)$`)
+// sideChannelNames are parameter names (lower-case, without '_' and
+// '-') that carry free text a tool has no visible use for, the classic
+// hiding place for exfiltrated data.
+var sideChannelNames = map[string]bool{
+	"sidenote": true, "sidenotes": true, "note": true, "notes": true, "context": true, "extra": true, "extrainfo": true,
+	"extradata": true, "extracontext": true, "metadata": true, "meta": true, "comment": true, "comments": true,
+	"feedback": true, "debug": true, "debuginfo": true, "annotation": true, "annotations": true, "remark": true,
+	"remarks": true, "memo": true, "reasoning": true, "thought": true, "thoughts": true, "trace": true,
+	"telemetry": true, "analytics": true, "hidden": true, "internal": true, "additionalinfo": true,
+	"additionalcontext": true, "additionalnotes": true, "additionaldata": true, "details": true, "summary": true,
+	"payload": true, "sessiondata": true, "conversation": true, "history": true, "chathistory": true, "usercontext": true,
+}
 
-// sensitiveParamNames are parameters that ask the model for secrets or
+// sensitiveParamParts mark parameters that ask the model for secrets or
 // for material it should never hand to a tool unprompted.
-var sensitiveParamNames = regexp.MustCompile(`(?:^|_)(?:password|passwd|passphrase|secret|token|api_?key|apikey|private_?key|ssh_?key|credentials?|cookies?|session_?(?:id|token)|mnemonic|seed_?phrase|otp|system_?prompt|chat_?history|conversation_?history|env(?:ironment)?_?vars?)(?:$|_)`)
+var sensitiveParamParts = []string{"password", "passwd", "passphrase", "secret", "privatekey", "sshkey", "credential",
+	"cookie", "mnemonic", "seedphrase", "chathistory", "conversationhistory"}
+
+// squash lower-cases a parameter name and drops separators, so that
+// side_note, sideNote and side-note compare equal.
+func squash(name string) string {
+	b := make([]byte, 0, len(name))
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '_' || c == '-' || c == ' ':
+			continue
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return string(b)
+}
+
+func sensitiveParam(squashed string) bool {
+	for _, p := range sensitiveParamParts {
+		if strings.Contains(squashed, p) {
+			return true
+		}
+	}
+	return false
+}
 
 // authWords in a tool's own name or description explain why it would
 // legitimately ask for a credential.
@@ -147,7 +188,8 @@ func (e *Engine) detectSchema(st *state, t *toolShape, fields []mcptext.Field) {
 	own := strings.ToLower(t.Name + " " + t.Title + " " + t.Description)
 	for _, p := range ps {
 		lname := strings.ToLower(p.name)
-		if rules := e.byDet["schema.side_channel"]; len(rules) > 0 && sideChannelNames.MatchString(lname) {
+		sq := squash(p.name)
+		if rules := e.byDet["schema.side_channel"]; len(rules) > 0 && sideChannelNames[sq] {
 			re := regexp.MustCompile(fillVerb + regexp.QuoteMeta(lname) + `\b`)
 			for _, f := range fields {
 				if f.Path == p.path+".description" {
@@ -163,7 +205,7 @@ func (e *Engine) detectSchema(st *state, t *toolShape, fields []mcptext.Field) {
 				}
 			}
 		}
-		if rules := e.byDet["schema.sensitive_param"]; len(rules) > 0 && sensitiveParamNames.MatchString(lname) && !authWords.MatchString(strings.ReplaceAll(own, "_", " ")) {
+		if rules := e.byDet["schema.sensitive_param"]; len(rules) > 0 && sensitiveParam(sq) && !authWords.MatchString(strings.ReplaceAll(own, "_", " ")) {
 			for _, r := range rules {
 				st.add(r, p.path, normalize.Span{}, p.name, "a tool that does not mention authentication asks for "+p.name, 1)
 			}

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 )
 
@@ -236,4 +237,75 @@ func writeString(buf *bytes.Buffer, s string) {
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(s)           // never fails for a string
 	buf.Truncate(buf.Len() - 1) // Encode appends a newline
+}
+
+// Decode parses raw for [FieldsOf]: a JSON document decoded into maps,
+// slices and scalars. It rejects trailing data.
+func Decode(raw []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("reading json: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("reading json: trailing data after the document")
+	}
+	return v, nil
+}
+
+// FieldsOf is [Fields] over an already decoded document. Object keys are
+// visited in sorted order, so the result is deterministic.
+func FieldsOf(v any, prefix string, lim Limits) ([]Field, error) {
+	lim = lim.withDefaults()
+	var out []Field
+	err := fieldsOf(v, prefix, "", 0, lim, &out)
+	return out, err
+}
+
+func fieldsOf(v any, path, key string, depth int, lim Limits, out *[]Field) error {
+	switch x := v.(type) {
+	case string:
+		if x == "" || skipKeys[key] {
+			return nil
+		}
+		if len(*out) >= lim.MaxFields {
+			return ErrTooMany
+		}
+		*out = append(*out, Field{Path: path, Text: x})
+	case map[string]any:
+		if depth >= lim.MaxDepth {
+			return ErrTooDeep
+		}
+		if skipKeys[key] {
+			return nil
+		}
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			if err := fieldsOf(x[k], p, k, depth+1, lim, out); err != nil {
+				return err
+			}
+		}
+	case []any:
+		if depth >= lim.MaxDepth {
+			return ErrTooDeep
+		}
+		if skipKeys[key] {
+			return nil
+		}
+		for i, e := range x {
+			if err := fieldsOf(e, path+"["+strconv.Itoa(i)+"]", key, depth+1, lim, out); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
