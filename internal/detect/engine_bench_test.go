@@ -3,70 +3,17 @@ package detect
 import (
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"testing"
-)
 
-// benchCorpus builds about n bytes of realistic tool-result text: JSON API
-// responses, log lines, an HTML page and source code, deterministic so
-// runs compare. It is the same input the gitleaks comparison uses
-// (internal/secrets/gitleaksbench).
-func benchCorpus(n int) string {
-	r := rand.New(rand.NewPCG(1, 2))
-	words := strings.Fields("the of and to in is for on that with as was by it this be are from at or an have not " +
-		"server request response user account order invoice payment status error warning config value table column " +
-		"deploy build release version update cache query result timeout retry connection session token page item")
-	word := func() string { return words[r.IntN(len(words))] }
-	sentence := func(k int) string {
-		var b strings.Builder
-		for i := range k {
-			if i > 0 {
-				b.WriteByte(' ')
-			}
-			b.WriteString(word())
-		}
-		return b.String()
-	}
-	var b strings.Builder
-	for i := 0; b.Len() < n; i++ {
-		switch i % 4 {
-		case 0: // JSON
-			items := make([]map[string]any, 20)
-			for j := range items {
-				items[j] = map[string]any{"id": r.Int64(), "name": sentence(3), "email": fmt.Sprintf("user%d@example.com", r.IntN(1000)),
-					"created_at": "2024-05-01T12:00:00Z", "tags": []string{word(), word()}, "score": r.Float64(), "active": r.IntN(2) == 0,
-					"description": sentence(12), "url": fmt.Sprintf("https://api.example.com/v1/items/%d?page=%d", r.IntN(1e6), r.IntN(50))}
-			}
-			j, _ := json.MarshalIndent(map[string]any{"data": items, "next": "eyJwYWdlIjoyfQ"}, "", "  ")
-			b.Write(j)
-		case 1: // logs
-			for k := range 40 {
-				fmt.Fprintf(&b, "2024-05-01T12:%02d:%02d.%03dZ %s [%s] req_id=%08x path=/api/v1/%s status=%d dur=%dms %s\n",
-					k%60, r.IntN(60), r.IntN(1000), []string{"INFO", "WARN", "ERROR", "DEBUG"}[r.IntN(4)], word(), r.Uint32(), word(), 200+r.IntN(300), r.IntN(900), sentence(8))
-			}
-		case 2: // HTML
-			b.WriteString("<!DOCTYPE html><html><head><title>" + sentence(4) + "</title><meta charset=\"utf-8\"><link rel=\"stylesheet\" href=\"/static/app.css\"></head><body>\n")
-			for range 15 {
-				fmt.Fprintf(&b, "<div class=\"card\"><h2>%s</h2><p>%s. %s.</p><a href=\"https://www.example.org/%s\">%s</a>&nbsp;&middot;&nbsp;<span class=\"muted\">%d comments</span></div>\n",
-					sentence(4), sentence(25), sentence(18), word(), sentence(2), r.IntN(100))
-			}
-			b.WriteString("</body></html>\n")
-		case 3: // code
-			for k := range 6 {
-				fmt.Fprintf(&b, "// %s handles %s.\nfunc handle%d(ctx context.Context, req *Request) (*Response, error) {\n\tif req.ID == \"\" {\n\t\treturn nil, fmt.Errorf(\"%s: missing id\")\n\t}\n\trows, err := db.QueryContext(ctx, \"SELECT id, name FROM items WHERE owner = $1 LIMIT 50\", req.Owner)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n\tdefer rows.Close()\n\tfor rows.Next() {\n\t\tlog.Printf(\"%%s %%d\", req.ID, %d)\n\t}\n\treturn &Response{Status: %d}, nil\n}\n\n",
-					word(), sentence(6), k, sentence(3), r.IntN(99), 200)
-			}
-		}
-	}
-	return b.String()[:n]
-}
+	"mcpwarden/internal/benchcorpus"
+)
 
 // BenchmarkInspectResult measures result-text throughput with every
 // detector on (the hot path of the gateway).
 func BenchmarkInspectResult(b *testing.B) {
 	e := testEngine(b)
-	text := benchCorpus(1 << 20)
+	text := benchcorpus.Text(1 << 20)
 	b.SetBytes(int64(len(text)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -78,7 +25,7 @@ func BenchmarkInspectResult(b *testing.B) {
 // size of one tool call's output.
 func BenchmarkInspectResultSmall(b *testing.B) {
 	e := testEngine(b)
-	corpus := benchCorpus(1 << 20)
+	corpus := benchcorpus.Text(1 << 20)
 	chunks := make([]string, 0, 256)
 	for i := 0; i+4096 <= len(corpus); i += 4096 {
 		chunks = append(chunks, corpus[i:i+4096])
@@ -95,7 +42,7 @@ func BenchmarkInspectResultSmall(b *testing.B) {
 // BenchmarkInspectResultJSON measures a tools/call result walked as JSON.
 func BenchmarkInspectResultJSON(b *testing.B) {
 	e := testEngine(b)
-	text := benchCorpus(256 << 10)
+	text := benchcorpus.Text(256 << 10)
 	raw, _ := json.Marshal(map[string]any{"content": []map[string]string{{"type": "text", "text": text}}, "isError": false})
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
