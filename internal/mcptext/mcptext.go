@@ -82,10 +82,11 @@ func Rewrite(raw []byte, lim Limits, fn func(path, s string) (string, bool)) ([]
 }
 
 type frame struct {
-	array bool
-	index int
-	key   string
-	path  string // path of this container
+	array  bool
+	index  int
+	key    string
+	hasKey bool   // key holds the current member's name (which may be "")
+	path   string // path of this container
 }
 
 // walk streams raw's tokens. With emit set it re-encodes the document and
@@ -131,12 +132,12 @@ func walk(raw []byte, prefix string, lim Limits, fn func(path, s string) (string
 			if f.array {
 				f.index++
 			} else {
-				f.key = ""
+				f.key, f.hasKey = "", false
 			}
 		}
 	}
 	expectKey := func() bool {
-		return len(stack) > 0 && !stack[len(stack)-1].array && stack[len(stack)-1].key == ""
+		return len(stack) > 0 && !stack[len(stack)-1].array && !stack[len(stack)-1].hasKey
 	}
 	for {
 		tok, err := dec.Token()
@@ -179,7 +180,7 @@ func walk(raw []byte, prefix string, lim Limits, fn func(path, s string) (string
 		case string:
 			if expectKey() {
 				writeSep()
-				stack[len(stack)-1].key = v
+				stack[len(stack)-1].key, stack[len(stack)-1].hasKey = v, true
 				if emit {
 					writeString(&buf, v)
 					buf.WriteByte(':')
@@ -221,7 +222,7 @@ func walk(raw []byte, prefix string, lim Limits, fn func(path, s string) (string
 			afterValue()
 		}
 	}
-	if len(stack) != 0 {
+	if len(stack) != 0 || top == 0 {
 		return nil, errors.New("reading json: unexpected end")
 	}
 	if !emit || !changed {
