@@ -186,11 +186,23 @@ func unhex(c byte) int {
 	return -1
 }
 
+// hasOverlongLead reports whether s has a byte that can start an
+// overlong sequence (ContainsAny would treat these bytes as runes).
+func hasOverlongLead(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case 0xc0, 0xc1, 0xe0, 0xf0:
+			return true
+		}
+	}
+	return false
+}
+
 // overlongDecode rewrites overlong UTF-8 encodings of ASCII (C0 AE for
 // '.', C0 AF for '/', E0 80 AE ...) to the ASCII they stand for. Strict
 // decoders reject them; lenient ones (and old IIS) do not.
 func overlongDecode(s string) string {
-	if !strings.ContainsAny(s, "\xc0\xc1\xe0\xf0") {
+	if !hasOverlongLead(s) {
 		return s
 	}
 	var b strings.Builder
