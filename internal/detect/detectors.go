@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"mcpwarden/internal/normalize"
+	"mcpwarden/internal/secrets"
 )
 
 // detectorNames are the built-in Go detectors a rule pack can refer to
@@ -126,9 +127,9 @@ func (e *Engine) detectHidden(st *state, field string, t *normalize.Text) {
 	}
 }
 
-func (e *Engine) detectSecrets(st *state, field string, t *normalize.Text) {
+func (e *Engine) detectSecrets(st *state, field string, t *normalize.Text, hits []secrets.Hit) {
 	rules := e.byDet["secret.credential"]
-	for _, m := range e.sec.Find(t.Orig) {
+	for _, m := range e.sec.FindHits(t.Orig, hits) {
 		st.secrets = append(st.secrets, SecretSpan{Field: field, Match: m})
 		for _, r := range rules {
 			st.add(r, field, normalize.Span{Start: m.Span.Start, End: m.Span.End}, m.Placeholder(), "credential of type "+m.Type, m.Confidence)

@@ -94,6 +94,7 @@ type Engine struct {
 	rs        *ruleSet
 	ac        *ahocorasick.Automaton
 	kwRules   [][]*rule // keyword ID → pattern and counter rules
+	secKW     []int     // keyword ID → secret detector keyword, or -1
 	byDet     map[string][]*rule
 	combos    []*rule
 	threshold float64
@@ -168,6 +169,18 @@ func New(opt Options) (*Engine, error) {
 	for _, r := range rs.rules {
 		for _, k := range r.near {
 			addKW(k)
+		}
+	}
+	// The secret detector's keywords join too: one pass serves both.
+	secIDs := map[int]int{}
+	for i, k := range e.sec.Keywords() {
+		secIDs[addKW(k)] = i
+	}
+	e.secKW = make([]int, len(kws))
+	for i := range e.secKW {
+		e.secKW[i] = -1
+		if k, ok := secIDs[i]; ok {
+			e.secKW[i] = k
 		}
 	}
 	for _, r := range rs.rules {
@@ -312,11 +325,15 @@ func (e *Engine) scanField(st *state, f Field) {
 		return
 	}
 	t := normalize.Normalize(f.Text, e.norm)
+	var secretHits []secrets.Hit
 	t.Each(func(x *normalize.Text, l *normalize.Layer, root normalize.Span) {
-		e.scanPatterns(st, f.Path, t, x, l, root)
+		hits := e.scanPatterns(st, f.Path, t, x, l, root)
+		if l == nil {
+			secretHits = e.secretHits(t, hits)
+		}
 	})
 	e.detectHidden(st, f.Path, t)
-	e.detectSecrets(st, f.Path, t)
+	e.detectSecrets(st, f.Path, t, secretHits)
 	e.detectStructure(st, f.Path, t)
 	e.detectArgument(st, f.Path, f.Text)
 	if len(t.Truncated) > 0 {
@@ -333,14 +350,16 @@ const maxLineSnap = 400
 
 // scanPatterns runs the prefilter over one normalized text and each
 // triggered rule in a window around its keywords.
-func (e *Engine) scanPatterns(st *state, field string, root *normalize.Text, x *normalize.Text, l *normalize.Layer, rootSpan normalize.Span) {
+// It returns the automaton's hits, which also carry the secret
+// detector's keywords.
+func (e *Engine) scanPatterns(st *state, field string, root *normalize.Text, x *normalize.Text, l *normalize.Layer, rootSpan normalize.Span) []ahocorasick.Match {
 	if e.ac == nil || x.Norm == "" {
-		return
+		return nil
 	}
 	s := x.Norm
 	hits := e.ac.FindAllOverlapping(bytesOf(s))
 	if len(hits) == 0 {
-		return
+		return nil
 	}
 	var scanned map[*rule]int
 	for _, h := range hits {
@@ -386,6 +405,24 @@ func (e *Engine) scanPatterns(st *state, field string, root *normalize.Text, x *
 			}
 		}
 	}
+	return hits
+}
+
+// secretHits translates the automaton's hits on secret keywords into
+// hits on the original text for the secret detector.
+func (e *Engine) secretHits(t *normalize.Text, hits []ahocorasick.Match) []secrets.Hit {
+	var out []secrets.Hit
+	for _, h := range hits {
+		if k := e.secKW[h.PatternID]; k >= 0 {
+			sp := t.OrigSpan(h.Start, h.End)
+			if sp.Start < sp.End {
+				out = append(out, secrets.Hit{Keyword: k, Start: sp.Start, End: sp.End})
+			}
+		}
+	}
+	// Mapping can reorder hits that end inside one rewritten piece.
+	sort.SliceStable(out, func(i, j int) bool { return out[i].End < out[j].End })
+	return out
 }
 
 // nearHit reports whether a hit of one of the ids lies inside [ws, we).

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"unsafe"
@@ -122,6 +123,9 @@ type Detector struct {
 	rules   []rule
 	ac      *ahocorasick.Automaton
 	kwRules [][]int // keyword pattern ID → rule indexes
+
+	lowerKW    []string // keywords lower-cased and deduplicated, for Keywords
+	lowerRules [][]int  // lowerKW index → rule indexes
 }
 
 // New compiles the built-in rules plus opt.Extra. A rule that does not
@@ -161,6 +165,25 @@ func New(opt Options) (*Detector, error) {
 	}
 	if len(d.rules) == 0 {
 		return nil, errors.New("every secrets rule is disabled")
+	}
+	lowerIndex := map[string]int{}
+	for k, kw := range keywords {
+		lk := strings.ToLower(kw)
+		i, ok := lowerIndex[lk]
+		if !ok {
+			i = len(d.lowerKW)
+			lowerIndex[lk] = i
+			d.lowerKW = append(d.lowerKW, lk)
+			d.lowerRules = append(d.lowerRules, nil)
+		}
+		for _, ri := range d.kwRules[k] {
+			if !slices.Contains(d.lowerRules[i], ri) {
+				d.lowerRules[i] = append(d.lowerRules[i], ri)
+			}
+		}
+	}
+	for i := range d.lowerRules {
+		slices.Sort(d.lowerRules[i]) // rule order is priority order
 	}
 	ac, err := ahocorasick.NewBuilder().AddStrings(keywords).Build()
 	if err != nil {
@@ -254,6 +277,46 @@ func (d *Detector) Find(s string) []Match {
 	if len(hits) == 0 {
 		return nil
 	}
+	hs := make([]Hit, len(hits))
+	for i, h := range hits {
+		hs[i] = Hit{Start: h.Start, End: h.End, rules: d.kwRules[h.PatternID]}
+	}
+	return d.find(s, hs)
+}
+
+// Hit is a keyword occurrence found by a caller's own automaton: the
+// keyword Keywords()[Keyword] at s[Start:End], matched without regard to
+// case.
+type Hit struct {
+	Keyword    int
+	Start, End int
+	rules      []int
+}
+
+// Keywords returns the prefilter keywords, lower-cased and deduplicated,
+// for a caller that already runs a case-insensitive automaton over the
+// text (the detection engine) and passes its hits to [Detector.FindHits],
+// saving a second pass.
+func (d *Detector) Keywords() []string { return append([]string(nil), d.lowerKW...) }
+
+// FindHits is [Detector.Find] with the keyword scan done by the caller.
+// hits must be ordered by End and lie within s; they may match keywords
+// in any case, since every rule re-checks its own pattern on s.
+func (d *Detector) FindHits(s string, hits []Hit) []Match {
+	if len(s) < 8 || len(hits) == 0 {
+		return nil
+	}
+	for i := range hits {
+		if k := hits[i].Keyword; k >= 0 && k < len(d.lowerRules) && hits[i].Start >= 0 && hits[i].End <= len(s) && hits[i].Start < hits[i].End {
+			hits[i].rules = d.lowerRules[k]
+		} else {
+			hits[i].rules = nil
+		}
+	}
+	return d.find(s, hits)
+}
+
+func (d *Detector) find(s string, hits []Hit) []Match {
 	type cand struct {
 		m    Match
 		rule int
@@ -269,7 +332,7 @@ func (d *Detector) Find(s string) []Match {
 		if isWordByte(s[h.Start]) && h.Start > 0 && isWordByte(s[h.Start-1]) && s[h.Start-1] != '_' {
 			continue
 		}
-		for _, ri := range d.kwRules[h.PatternID] {
+		for _, ri := range h.rules {
 			r := &d.rules[ri]
 			if r.Match != "" {
 				if sp, ok := r.matchAt(s, h.Start, h.End); ok && r.accept(s[sp.Start:sp.End]) {
