@@ -33,19 +33,33 @@ var b64class = func() (t [256]uint8) {
 	return t
 }()
 
+// b64bit is 1<<class of b64class, 0 outside the alphabets.
+var b64bit = func() (t [256]uint8) {
+	for c, k := range b64class {
+		if k != 0 {
+			t[c] = 1 << k
+		}
+	}
+	return t
+}()
+
 // decodeLayers finds encoded payloads in t.Orig, decodes them and
 // normalizes each decoded payload as a nested Text.
 func decodeLayers(t *Text, depth int, b *budget) {
 	s := t.Orig
 	for i := 0; i < len(s); {
-		if b64class[s[i]] == 0 {
+		if b64bit[s[i]] == 0 {
 			i++
 			continue
 		}
 		j := i
 		var kinds uint8 // bit per class seen
-		for j < len(s) && b64class[s[j]] != 0 {
-			kinds |= 1 << b64class[s[j]]
+		for j < len(s) {
+			bit := b64bit[s[j]]
+			if bit == 0 {
+				break
+			}
+			kinds |= bit
 			j++
 		}
 		hexOnly := false

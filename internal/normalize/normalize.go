@@ -153,6 +153,17 @@ type writer struct {
 	asciiEnd, asciiBuf int
 }
 
+// lowerASCII lower-cases ASCII letters and leaves every other byte.
+var lowerASCII = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+		if i >= 'A' && i <= 'Z' {
+			t[i] = byte(i) + 'a' - 'A'
+		}
+	}
+	return t
+}()
+
 // ASCII byte classes for the copy loop.
 const (
 	plain uint8 = iota
@@ -191,12 +202,10 @@ func (w *writer) run(s string) {
 				for j < len(s) && asciiClass[s[j]] != special {
 					j++
 				}
-				for k := i; k < j; k++ {
-					b := s[k]
-					if asciiClass[b] == upper {
-						b += 'a' - 'A'
-					}
-					w.buf = append(w.buf, b)
+				off := len(w.buf)
+				w.buf = append(w.buf, s[i:j]...)
+				for k := off; k < len(w.buf); k++ {
+					w.buf[k] = lowerASCII[w.buf[k]]
 				}
 				w.lastKept = rune(s[j-1])
 				i = j
