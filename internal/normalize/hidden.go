@@ -52,6 +52,10 @@ type Hidden struct {
 	Suspicious bool `json:"suspicious"`
 }
 
+// Invisible reports whether r is a character Normalize removes as hidden
+// (any [HiddenKind] but the markup ones), whatever its context.
+func Invisible(r rune) bool { return hiddenKind(r) != 0 }
+
 // hiddenKind classifies r, or returns 0 for a visible character.
 func hiddenKind(r rune) HiddenKind {
 	switch {
@@ -158,8 +162,13 @@ func (w *writer) markMixedScript(run string, start int) {
 // swallow the rest of a large input unreported.
 const maxEscape = 4096
 
-// escapeLen returns the length of the escape sequence at the start of s,
-// which begins with ESC. It is at least 1.
+// EscapeLen returns the length of the terminal escape sequence at the
+// start of s, which begins with ESC: a CSI sequence, an OSC, DCS, SOS, PM
+// or APC string up to BEL or ST (at most 4 KiB when unterminated), or a
+// two-byte escape. It is at least 1. The sanitizer strips exactly what
+// the normalizer removes.
+func EscapeLen(s string) int { return escapeLen(s) }
+
 func escapeLen(s string) int {
 	if len(s) < 2 {
 		return 1

@@ -5,31 +5,24 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"mcpwarden/internal/normalize"
 )
 
-// hiddenRune reports characters that render as nothing or reorder text:
-// zero-width characters, bidi embeddings, overrides and isolates, tag
-// characters, variation selectors, Hangul fillers, other Cf, C0 controls
-// other than tab/LF/CR, DEL and C1 controls. Left-to-right and
-// right-to-left marks stay: right-to-left text needs them and they cannot
-// reorder anything on their own.
+// hiddenRune reports characters to strip: everything the normalizer
+// treats as hidden (zero-width characters, bidi controls, tag characters,
+// variation selectors, Hangul fillers, other Cf, C0 and C1 controls)
+// except left-to-right and right-to-left marks, which right-to-left text
+// needs and which cannot reorder anything on their own. Tab, LF and CR
+// stay.
 func hiddenRune(r rune) bool {
 	switch {
-	case r == '\t' || r == '\n' || r == '\r':
+	case r == '\t' || r == '\n' || r == '\r' || r == 0x200e || r == 0x200f:
 		return false
-	case r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f:
-		return true
-	case r < 0x80:
-		return false
-	case r == 0x200e || r == 0x200f:
-		return false
-	case r >= 0xE0000 && r <= 0xE007F, r >= 0xFE00 && r <= 0xFE0F, r >= 0xE0100 && r <= 0xE01EF,
-		r >= 0x180B && r <= 0x180F, r >= 0x200B && r <= 0x200D, r >= 0x2060 && r <= 0x2064, r == 0xFEFF,
-		r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069, r == 0x061C,
-		r == 0x115F || r == 0x1160 || r == 0x3164 || r == 0xFFA0:
+	case r < 0x20 || r == 0x7f:
 		return true
 	}
-	return unicode.Is(unicode.Cf, r)
+	return normalize.Invisible(r)
 }
 
 func unicodeSpace(r rune) bool { return unicode.IsSpace(r) }
@@ -53,7 +46,7 @@ func stripHidden(t string, rep *Report) string {
 	for i := 0; i < len(t); {
 		c := t[i]
 		if c == 0x1b {
-			i += escapeLen(t[i:])
+			i += normalize.EscapeLen(t[i:])
 			rep.EscapesRemoved++
 			continue
 		}
@@ -72,41 +65,6 @@ func stripHidden(t string, rep *Report) string {
 		i += n
 	}
 	return b.String()
-}
-
-// escapeLen returns the length of the escape sequence at the start of s
-// (which begins with ESC), at least 1. It matches the normalizer's
-// parsing: CSI, OSC/DCS/SOS/PM/APC strings up to BEL or ST, and two-byte
-// escapes. An unterminated string escape runs to the end of the text.
-func escapeLen(s string) int {
-	if len(s) < 2 {
-		return 1
-	}
-	switch s[1] {
-	case '[':
-		i := 2
-		for i < len(s) && s[i] >= 0x20 && s[i] <= 0x3F {
-			i++
-		}
-		if i < len(s) && s[i] >= 0x40 && s[i] <= 0x7E {
-			i++
-		}
-		return i
-	case ']', 'P', 'X', '^', '_':
-		for i := 2; i < len(s); i++ {
-			if s[i] == 0x07 {
-				return i + 1
-			}
-			if s[i] == 0x1b && i+1 < len(s) && s[i+1] == '\\' {
-				return i + 2
-			}
-		}
-		return len(s)
-	}
-	if s[1] >= 0x20 && s[1] <= 0x7E {
-		return 2
-	}
-	return 1
 }
 
 // Markers are matched case-insensitively, with the fullwidth and
