@@ -288,6 +288,10 @@ type signal struct {
 	weight float64
 }
 
+// noSpan marks evidence that is a whole field or a name, not a span of
+// text (a schema parameter, for example).
+var noSpan = normalize.Span{Start: -1, End: -1}
+
 // state collects signals during one inspection.
 type state struct {
 	kind     Kind
@@ -667,8 +671,11 @@ func findings(sigs []signal, k Kind) []finding.Finding {
 			f.Confidence = w
 		}
 		if len(f.Evidence) < maxEvidence && !sameEvidence(f.Evidence, s) {
-			sp := finding.Span{Start: s.span.Start, End: s.span.End}
-			f.Evidence = append(f.Evidence, finding.Evidence{Field: s.field, Span: &sp, Text: clip(s.quote), Note: s.note})
+			ev := finding.Evidence{Field: s.field, Text: clip(s.quote), Note: s.note}
+			if s.span != noSpan {
+				ev.Span = &finding.Span{Start: s.span.Start, End: s.span.End}
+			}
+			f.Evidence = append(f.Evidence, ev)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
@@ -682,7 +689,7 @@ func findings(sigs []signal, k Kind) []finding.Finding {
 
 func sameEvidence(ev []finding.Evidence, s signal) bool {
 	for _, e := range ev {
-		if e.Field == s.field && e.Span != nil && e.Span.Start == s.span.Start && e.Span.End == s.span.End {
+		if e.Field == s.field && (e.Span == nil && s.span == noSpan || e.Span != nil && e.Span.Start == s.span.Start && e.Span.End == s.span.End) {
 			return true
 		}
 	}

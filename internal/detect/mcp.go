@@ -207,7 +207,7 @@ func (e *Engine) detectSchema(st *state, t *toolShape, fields []mcptext.Field) {
 		}
 		if rules := e.byDet["schema.sensitive_param"]; len(rules) > 0 && sensitiveParam(sq) && !authWords.MatchString(strings.ReplaceAll(own, "_", " ")) {
 			for _, r := range rules {
-				st.add(r, p.path, normalize.Span{}, p.name, "a tool that does not mention authentication asks for "+p.name, 1)
+				st.add(r, p.path, noSpan, p.name, "a tool that does not mention authentication asks for "+p.name, 1)
 			}
 		}
 	}
