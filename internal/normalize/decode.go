@@ -47,10 +47,18 @@ var b64bit = func() (t [256]uint8) {
 // normalizes each decoded payload as a nested Text.
 func decodeLayers(t *Text, depth int, b *budget) {
 	s := t.Orig
-	for i := 0; i < len(s); {
-		if b64bit[s[i]] == 0 {
-			i++
+	// Every run worth decoding is at least minHex long, so it covers one
+	// of the positions minHex-1, 2*minHex-1, ...: look only there, and
+	// widen to the whole run on a hit. Prose costs a sixteenth of a scan.
+	floor := 0 // everything before floor has been looked at
+	for p := minHex - 1; p < len(s); {
+		if b64bit[s[p]] == 0 {
+			p += minHex
 			continue
+		}
+		i := p
+		for i > floor && b64bit[s[i-1]] != 0 {
+			i--
 		}
 		j := i
 		var kinds uint8 // bit per class seen
@@ -81,7 +89,11 @@ func decodeLayers(t *Text, depth int, b *budget) {
 				addLayer(t, "base64", Span{i, end}, dec, depth, b)
 			}
 		}
-		i = end
+		floor = end
+		p = end + minHex - 1
+		if p < end {
+			p = end
+		}
 	}
 	runsAround(s, "%", func(start, end int) {
 		if isPercentRun(s[start:end]) {

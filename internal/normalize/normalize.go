@@ -3,6 +3,7 @@ package normalize
 import (
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -121,7 +122,10 @@ func normalize(s string, depth int, b *budget) *Text {
 	t := &Text{Orig: s}
 	w := writer{t: t, b: b, depth: depth}
 	w.run(s)
-	t.Norm = string(w.buf)
+	// The buffer is never written again: hand it over without a copy.
+	if len(w.buf) > 0 {
+		t.Norm = unsafe.String(&w.buf[0], len(w.buf))
+	}
 	findMarkup(t, b)
 	if b.opt.MaxDepth >= 0 {
 		decodeLayers(t, depth, b)
