@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"slices"
 	"unicode"
 	"unicode/utf8"
 	"unsafe"
@@ -202,15 +203,22 @@ func (w *writer) run(s string) {
 				if len(w.tags) > 0 || len(w.vs) > 0 {
 					w.endRuns()
 				}
-				j := i
-				for j < len(s) && asciiClass[s[j]] != special {
-					j++
+				// Scan and lower-case in one loop, writing in place.
+				n0, need := len(w.buf), len(s)-i
+				if cap(w.buf)-n0 < need {
+					w.buf = slices.Grow(w.buf, need)
 				}
-				off := len(w.buf)
-				w.buf = append(w.buf, s[i:j]...)
-				for k := off; k < len(w.buf); k++ {
-					w.buf[k] = lowerASCII[w.buf[k]]
+				dst := w.buf[n0 : n0+need]
+				k := 0
+				for ; k < need; k++ {
+					c := s[i+k]
+					if asciiClass[c] == special {
+						break
+					}
+					dst[k] = lowerASCII[c]
 				}
+				w.buf = w.buf[:n0+k]
+				j := i + k
 				w.lastKept = rune(s[j-1])
 				i = j
 				w.asciiEnd, w.asciiBuf = i, len(w.buf)
