@@ -301,7 +301,8 @@ func (d *Detector) Keywords() []string { return append([]string(nil), d.lowerKW.
 
 // FindHits is [Detector.Find] with the keyword scan done by the caller.
 // hits must be ordered by End and lie within s; they may match keywords
-// in any case, since every rule re-checks its own pattern on s.
+// in any case, since every rule re-checks its own pattern on s. FindHits
+// annotates the hits in place; the caller must not share them.
 func (d *Detector) FindHits(s string, hits []Hit) []Match {
 	if len(s) < 8 || len(hits) == 0 {
 		return nil
