@@ -3,7 +3,6 @@ module mcpwarden
 go 1.26.0
 
 require (
-	github.com/coregx/ahocorasick v0.3.1
 	github.com/spf13/cobra v1.10.2
 	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/text v0.44.0

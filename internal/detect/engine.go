@@ -10,9 +10,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-	"unsafe"
 
-	"github.com/coregx/ahocorasick"
+	"mcpwarden/internal/prefilter"
 
 	"mcpwarden/internal/finding"
 	"mcpwarden/internal/normalize"
@@ -92,7 +91,7 @@ type Options struct {
 // safe for concurrent use by any number of goroutines.
 type Engine struct {
 	rs        *ruleSet
-	ac        *ahocorasick.Automaton
+	ac        *prefilter.Matcher
 	kwRules   [][]*rule // keyword ID → pattern and counter rules
 	secKW     []int     // keyword ID → secret detector keyword, or -1
 	byDet     map[string][]*rule
@@ -192,7 +191,7 @@ func New(opt Options) (*Engine, error) {
 		}
 	}
 	if len(kws) > 0 {
-		if e.ac, err = ahocorasick.NewBuilder().AddStrings(kws).Build(); err != nil {
+		if e.ac, err = prefilter.New(kws); err != nil {
 			return nil, fmt.Errorf("building keyword automaton: %w", err)
 		}
 	}
@@ -347,8 +346,6 @@ func (e *Engine) scanField(st *state, f Field) {
 	}
 }
 
-func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
-
 // maxLineSnap bounds how far a window is widened to reach a line break.
 const maxLineSnap = 400
 
@@ -356,12 +353,12 @@ const maxLineSnap = 400
 // triggered rule in a window around its keywords.
 // It returns the automaton's hits, which also carry the secret
 // detector's keywords.
-func (e *Engine) scanPatterns(st *state, field string, root *normalize.Text, x *normalize.Text, l *normalize.Layer, rootSpan normalize.Span) []ahocorasick.Match {
+func (e *Engine) scanPatterns(st *state, field string, root *normalize.Text, x *normalize.Text, l *normalize.Layer, rootSpan normalize.Span) []prefilter.Match {
 	if e.ac == nil || x.Norm == "" {
 		return nil
 	}
 	s := x.Norm
-	hits := e.ac.FindAllOverlapping(bytesOf(s))
+	hits := e.ac.Scan(s, nil)
 	if len(hits) == 0 {
 		return nil
 	}
@@ -371,7 +368,7 @@ func (e *Engine) scanPatterns(st *state, field string, root *normalize.Text, x *
 		if c := s[h.Start]; isAlnum(c) && h.Start > 0 && isAlnum(s[h.Start-1]) {
 			continue
 		}
-		for _, r := range e.kwRules[h.PatternID] {
+		for _, r := range e.kwRules[h.Pattern] {
 			if r.weight[st.kind] == 0 {
 				continue
 			}
@@ -414,10 +411,10 @@ func (e *Engine) scanPatterns(st *state, field string, root *normalize.Text, x *
 
 // secretHits translates the automaton's hits on secret keywords into
 // hits on the original text for the secret detector.
-func (e *Engine) secretHits(t *normalize.Text, hits []ahocorasick.Match) []secrets.Hit {
+func (e *Engine) secretHits(t *normalize.Text, hits []prefilter.Match) []secrets.Hit {
 	var out []secrets.Hit
 	for _, h := range hits {
-		if k := e.secKW[h.PatternID]; k >= 0 {
+		if k := e.secKW[h.Pattern]; k >= 0 {
 			sp := t.OrigSpan(h.Start, h.End)
 			if sp.Start < sp.End {
 				out = append(out, secrets.Hit{Keyword: k, Start: sp.Start, End: sp.End})
@@ -431,10 +428,10 @@ func (e *Engine) secretHits(t *normalize.Text, hits []ahocorasick.Match) []secre
 
 // nearHit reports whether a hit of one of the ids lies inside [ws, we).
 // Hits are ordered by end offset.
-func nearHit(hits []ahocorasick.Match, ids []bool, ws, we int) bool {
+func nearHit(hits []prefilter.Match, ids []bool, ws, we int) bool {
 	i := sort.Search(len(hits), func(i int) bool { return hits[i].End > ws })
 	for ; i < len(hits) && hits[i].Start < we; i++ {
-		if h := hits[i]; h.Start >= ws && h.End <= we && ids[h.PatternID] {
+		if h := hits[i]; h.Start >= ws && h.End <= we && ids[h.Pattern] {
 			return true
 		}
 	}

@@ -23,10 +23,9 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"unsafe"
 
-	"github.com/coregx/ahocorasick"
 	"go.yaml.in/yaml/v3"
+	"mcpwarden/internal/prefilter"
 )
 
 //go:embed rules.yaml
@@ -121,7 +120,7 @@ type rule struct {
 type Detector struct {
 	version string
 	rules   []rule
-	ac      *ahocorasick.Automaton
+	ac      *prefilter.Matcher
 	kwRules [][]int // keyword pattern ID → rule indexes
 
 	lowerKW    []string // keywords lower-cased and deduplicated, for Keywords
@@ -185,7 +184,7 @@ func New(opt Options) (*Detector, error) {
 	for i := range d.lowerRules {
 		slices.Sort(d.lowerRules[i]) // rule order is priority order
 	}
-	ac, err := ahocorasick.NewBuilder().AddStrings(keywords).Build()
+	ac, err := prefilter.New(keywords)
 	if err != nil {
 		return nil, fmt.Errorf("building secrets keyword automaton: %w", err)
 	}
@@ -263,9 +262,6 @@ func (d *Detector) Types() []string {
 	return out
 }
 
-// bytesOf views s as bytes without copying; the automaton only reads.
-func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
-
 // Find returns the secrets in s, ordered by position and not overlapping.
 // Where matches overlap, the one from the earlier (more specific) rule
 // wins.
@@ -273,13 +269,13 @@ func (d *Detector) Find(s string) []Match {
 	if len(s) < 8 {
 		return nil
 	}
-	hits := d.ac.FindAllOverlapping(bytesOf(s))
+	hits := d.ac.Scan(s, nil)
 	if len(hits) == 0 {
 		return nil
 	}
 	hs := make([]Hit, len(hits))
 	for i, h := range hits {
-		hs[i] = Hit{Start: h.Start, End: h.End, rules: d.kwRules[h.PatternID]}
+		hs[i] = Hit{Start: h.Start, End: h.End, rules: d.kwRules[h.Pattern]}
 	}
 	return d.find(s, hs)
 }
