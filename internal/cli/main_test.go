@@ -38,4 +38,3 @@ func runBin(t *testing.T, stdin string, env []string, args ...string) result {
 	}
 	return result{code, out.String(), errb.String()}
 }
-
