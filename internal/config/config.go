@@ -119,6 +119,14 @@ type Policy struct {
 	// SQLite at the default path, fail closed, secrets redacted, unless
 	// set otherwise.
 	Audit audit.Config `yaml:"audit"`
+
+	// The content controls (see content.go).
+	Arguments ArgumentsPolicy `yaml:"arguments"`
+	Output    OutputPolicy    `yaml:"output"`
+	Secrets   SecretsPolicy   `yaml:"secrets"`
+	Tools     ToolsPolicy     `yaml:"tools"`
+	Pinning   PinningPolicy   `yaml:"pinning"`
+	Flows     FlowsPolicy     `yaml:"flows"`
 }
 
 // LogPolicy configures the message-logging interceptor.
@@ -211,6 +219,7 @@ func (c *Config) ApplyDefaults() {
 		on := true
 		c.Policy.Log.Messages = &on
 	}
+	c.Policy.applyContentDefaults()
 }
 
 // Server returns the server with the given name.

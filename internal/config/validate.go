@@ -54,6 +54,8 @@ func (p *parser) validate(c *Config, root *yaml.Node) {
 		p.errorf(at("policy", "audit"), "policy.audit", "%v", err)
 	}
 
+	p.validateContent(c, root)
+
 	seen := make(map[string]string)
 	for i := range c.Servers {
 		s := &c.Servers[i]
