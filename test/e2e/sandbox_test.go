@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -71,5 +72,42 @@ servers:
 	}
 	if b, _ := os.ReadFile(filepath.Join(allowed, "ok.txt")); string(b) != "inside" {
 		t.Errorf("write inside the allowed directory did not reach the host: %q", b)
+	}
+}
+
+// TestGatewayAuditsEgress lets a sandboxed server reach out through the
+// egress proxy and checks that the denied connection is in the audit log,
+// naming the tool call that caused it.
+func TestGatewayAuditsEgress(t *testing.T) {
+	cmd, env := mcptest.Command("go")
+	cfg := fmt.Sprintf(`version: 1
+servers:
+  go:
+    command: %q
+    env: {%s: %q}
+    sandbox:
+      read_only: [%q]
+      network: egress
+      egress:
+        allow: ["allowed.invalid:80"]
+`, cmd, mcptest.EnvServe, env[mcptest.EnvServe], filepath.Dir(cmd))
+	p := startGateway(t, cfg)
+	p.waitHealthy(t)
+	cs := goClient(t, p.addr, "2025-11-25")
+	text, _ := callText(t, cs, "go__fetch", map[string]any{"url": "http://blocked.invalid/secret"})
+	if strings.HasPrefix(text, "200") {
+		t.Fatalf("the sandboxed server reached a host outside its allowlist: %q", text)
+	}
+	db := filepath.Join(os.Getenv("XDG_STATE_HOME"), "mcpwarden", "audit.db")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := exec.Command(testbinPath(t), "audit", "query", "--db", db, "--server", "go", "--decision", "deny", "--format", "json").CombinedOutput()
+		if err == nil && strings.Contains(string(out), "blocked.invalid") && strings.Contains(string(out), "tools/call fetch") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no audited egress denial naming the call: %v\n%s", err, out)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
