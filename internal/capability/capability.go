@@ -75,7 +75,7 @@ func set(words ...string) map[string]bool {
 }
 
 // CLI programs whose mention means a tool runs commands.
-var cliNames = []string{"journalctl", "systemctl", "kubectl", "docker", "podman", "git", "ssh", "scp", "rsync", "sudo",
+var cliNames = []string{"journalctl", "systemctl", "kubectl", "docker", "podman", "git", "scp", "rsync", "sudo",
 	"apt", "brew", "ffmpeg", "grep", "rg", "sed", "awk", "tar", "unzip", "make", "pip", "npm", "psql", "mysqldump",
 	"terraform", "ansible", "helm", "gcloud", "aws", "az", "ping", "traceroute", "nmap", "dig", "nslookup", "osascript"}
 

@@ -55,6 +55,7 @@ func (o *Options) analyze(s *server) {
 			add(t.Name, fs)
 		}
 	}
+	s.rep.Findings = append(s.rep.Findings, schemareview.OpenSchemas(name, s.tools)...)
 	for _, raw := range s.prompts {
 		var p struct {
 			Name        string `json:"name"`

@@ -14,6 +14,7 @@ package schemareview
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"mcpwarden/internal/capability"
@@ -113,19 +114,38 @@ func (r *reviewer) add(rule string, cat finding.Category, sev finding.Severity, 
 }
 
 func (r *reviewer) properties() {
-	s := r.t.InputSchema
-	props, _ := s["properties"].(map[string]any)
-	ap, set := s["additionalProperties"]
-	switch {
-	case !set && len(props) > 0:
-		r.add(OpenProperties, finding.InputValidation, finding.Info, 0.5, "Input schema does not close additionalProperties",
-			"Without \"additionalProperties\": false the schema accepts undeclared arguments, which a server may pass on unchecked (extra flags, options, fields).",
-			finding.Evidence{Field: "inputSchema.additionalProperties", Note: "not set; JSON Schema then allows any property"})
-	case set && ap != false:
+	ap, set := r.t.InputSchema["additionalProperties"]
+	if set && ap != false {
 		r.add(OpenProperties, finding.InputValidation, finding.Low, 0.9, "Input schema allows additional properties",
-			"The schema explicitly accepts undeclared arguments. Declare every parameter and set \"additionalProperties\": false.",
+			"The schema explicitly accepts undeclared arguments, which a server may pass on unchecked (extra flags, options, fields). Declare every parameter and set \"additionalProperties\": false.",
 			finding.Evidence{Field: "inputSchema.additionalProperties", Text: render(ap)})
 	}
+}
+
+// OpenSchemas reports, once per server, the tools whose input schema has
+// properties but leaves additionalProperties unset (JSON Schema then
+// accepts anything): common, worth closing, not worth a finding per tool.
+func OpenSchemas(server string, tools []tooldef.Tool) []finding.Finding {
+	var names []string
+	for i := range tools {
+		s := tools[i].InputSchema
+		props, _ := s["properties"].(map[string]any)
+		if _, set := s["additionalProperties"]; !set && len(props) > 0 {
+			names = append(names, tools[i].Name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	sort.Strings(names)
+	listed := names
+	if len(listed) > 20 {
+		listed = append(listed[:20:20], fmt.Sprintf("and %d more", len(names)-20))
+	}
+	return []finding.Finding{{RuleID: OpenProperties, Category: finding.InputValidation, Severity: finding.Info, Confidence: 0.5,
+		Server: server, Title: fmt.Sprintf("%d of %d tools leave additionalProperties unset", len(names), len(tools)),
+		Detail: "Without \"additionalProperties\": false an input schema accepts undeclared arguments, which a server may pass on unchecked. Close the schemas.",
+		Evidence: []finding.Evidence{{Field: "inputSchema.additionalProperties", Text: strings.Join(listed, ", "), Note: "not set"}}}}
 }
 
 func render(v any) string {

@@ -174,15 +174,70 @@ func (p *Param) Has(k string) bool {
 }
 
 // TopLevel returns the names of the input schema's top-level properties
-// in sorted order (JSON objects carry no order once decoded).
+// in the order the definition lists them, so an inventory can show a
+// signature like send_email(to, subject, body).
 func (t *Tool) TopLevel() []string {
 	props, _ := t.InputSchema["properties"].(map[string]any)
+	if len(props) == 0 {
+		return nil
+	}
+	if names := propertyOrder(t.Raw); len(names) == len(props) {
+		return names
+	}
 	names := make([]string, 0, len(props))
 	for n := range props {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	return names
+}
+
+// propertyOrder reads the keys of inputSchema.properties in document
+// order; nil when the raw JSON does not have that shape.
+func propertyOrder(raw []byte) []string {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	if !enter(d, "inputSchema") || !enter(d, "properties") {
+		return nil
+	}
+	var names []string
+	seen := map[string]bool{}
+	for d.More() {
+		k, err := d.Token()
+		if err != nil {
+			return nil
+		}
+		name, _ := k.(string)
+		var skip json.RawMessage
+		if err := d.Decode(&skip); err != nil {
+			return nil
+		}
+		if !seen[name] {
+			seen[name] = true
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// enter advances d into the object value of key in the current object.
+func enter(d *json.Decoder, key string) bool {
+	if t, err := d.Token(); err != nil || t != json.Delim('{') {
+		return false
+	}
+	for d.More() {
+		k, err := d.Token()
+		if err != nil {
+			return false
+		}
+		if k == key {
+			return true
+		}
+		var skip json.RawMessage
+		if err := d.Decode(&skip); err != nil {
+			return false
+		}
+	}
+	return false
 }
 
 // Params lists the schema's properties depth first, sorted by name at

@@ -240,6 +240,11 @@ func groupName(g string) string {
 // pickExample picks a readable example path: a source and a reader other
 // than the sink where possible.
 func pickExample(sources, readers []Tool, sink Tool) [2]Tool {
+	// Readers of files and databases make the clearest example.
+	readers = append([]Tool(nil), readers...)
+	sort.SliceStable(readers, func(i, j int) bool {
+		return strings.Contains(readers[i].Labels.Private, "filesystem") && !strings.Contains(readers[j].Labels.Private, "filesystem")
+	})
 	best := [2]Tool{sources[0], readers[0]}
 	for _, s := range sources {
 		for _, r := range readers {
