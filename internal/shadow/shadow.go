@@ -52,8 +52,10 @@ type Tool struct {
 }
 
 // Analyze checks the servers of one client (group). Findings about one
-// server (a name listed twice by it) are returned per server; the rest
-// concern several servers and are returned as cross.
+// server's own text or listing (a description that talks about another
+// server's tools, a name it lists twice) are returned per server; those
+// about several servers at once (duplicate and look-alike names) are
+// returned as cross.
 func Analyze(group string, servers []Server) (perServer map[string][]finding.Finding, cross []finding.Finding) {
 	perServer = map[string][]finding.Finding{}
 	byName := map[string][]string{} // tool name → servers offering it, in order
@@ -78,7 +80,9 @@ func Analyze(group string, servers []Server) (perServer map[string][]finding.Fin
 	}
 	cross = append(cross, duplicates(group, byName)...)
 	cross = append(cross, lookalikes(group, byName)...)
-	cross = append(cross, references(servers, byName)...)
+	for _, f := range references(servers, byName) {
+		perServer[f.Server] = append(perServer[f.Server], f)
+	}
 	return perServer, cross
 }
 
