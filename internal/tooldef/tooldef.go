@@ -179,6 +179,9 @@ func (p *Param) Has(k string) bool {
 func (t *Tool) TopLevel() []string {
 	props, _ := t.InputSchema["properties"].(map[string]any)
 	if len(props) == 0 {
+		if t.InputSchema != nil {
+			return []string{} // takes no arguments: tool()
+		}
 		return nil
 	}
 	if names := propertyOrder(t.Raw); len(names) == len(props) {
