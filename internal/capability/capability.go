@@ -79,6 +79,8 @@ var cliNames = []string{"journalctl", "systemctl", "kubectl", "docker", "podman"
 	"apt", "brew", "ffmpeg", "grep", "rg", "sed", "awk", "tar", "unzip", "make", "pip", "npm", "psql", "mysqldump",
 	"terraform", "ansible", "helm", "gcloud", "aws", "az", "ping", "traceroute", "nmap", "dig", "nslookup", "osascript"}
 
+var runVerbs = set("run", "runs", "running", "execute", "executes", "exec", "invoke", "invokes", "issue", "call", "calls", "wraps", "via")
+
 var rules = []rule{
 	{c: report.CapFilesystem, strong: set("file", "files", "filesystem", "filename", "filenames", "filepath", "directory",
 		"directories", "dir", "dirs", "folder", "folders", "path", "paths", "fs", "disk", "mkdir", "readdir", "glob",
@@ -86,9 +88,12 @@ var rules = []rule{
 	{c: report.CapNetwork, strong: set("url", "urls", "uri", "http", "https", "download", "upload", "webhook",
 		"webhooks", "endpoint", "web", "website", "webpage", "browse", "browser", "scrape", "crawl", "crawler", "internet",
 		"online", "curl", "wget", "dns", "socket", "hostname", "proxy", "api", "rest", "graphql", "remote")},
-	{c: report.CapShell, strong: set(append([]string{"shell", "bash", "sh", "zsh", "powershell", "cmd", "terminal",
-		"subprocess", "spawn", "commandline"}, cliNames...)...),
-		pairs: [][2]map[string]bool{{set("run", "runs", "execute", "executes", "exec", "invoke", "issue"), set("command", "commands")}}},
+	{c: report.CapShell, strong: set("shell", "bash", "sh", "zsh", "powershell", "cmd", "terminal", "subprocess", "spawn", "commandline"),
+		pairs: [][2]map[string]bool{
+			{runVerbs, set("command", "commands")},
+			// "runs journalctl -u SERVICE": a named program, run.
+			{runVerbs, set(cliNames...)},
+		}},
 	{c: report.CapDatabase, strong: set("database", "databases", "db", "sql", "sqlite", "postgres", "postgresql", "mysql",
 		"mariadb", "mongodb", "mongo", "redis", "dynamodb", "bigquery", "snowflake", "table", "tables", "rows", "crm",
 		"elasticsearch", "supabase", "neo4j", "cypher"),

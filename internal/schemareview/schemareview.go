@@ -63,7 +63,7 @@ var kinds = []kind{
 	{UnconstrainedCommand, finding.CommandInjection, finding.High, "a shell command or its arguments",
 		capability.Set("command", "commands", "cmd", "shell", "args", "argv", "exec", "cli", "commandline"), ""},
 	{UnconstrainedCode, finding.CommandInjection, finding.High, "code the tool runs",
-		capability.Set("code", "script", "expression", "expr", "eval", "snippet", "python", "javascript", "js", "program", "source"), ""},
+		capability.Set("code", "script", "expression", "expr", "eval", "snippet", "python", "javascript", "js"), ""},
 	{UnconstrainedQuery, finding.CommandInjection, finding.Medium, "a database query",
 		capability.Set("query", "sql", "statement", "where", "filter", "cypher", "q"), report.CapDatabase},
 	{UnconstrainedURL, finding.SSRF, finding.Medium, "a URL the server requests",
