@@ -40,6 +40,15 @@ func TestGoldenFormats(t *testing.T) {
 	u, _ := startDemo(t, demo.Options{})
 	defs := Target{Kind: Definitions, Name: "filesystem", Group: CommandLine, Path: filepath.Join("testdata", "defs", "filesystem.tools.json")}
 	res := run(t, Options{Now: fixedClock(), Version: "v0.0.0-test"}, urlTarget("demo", u), defs)
+	known := map[string]bool{}
+	for _, r := range Rules() {
+		known[r.ID] = true
+	}
+	for _, f := range res.Report.AllFindings() {
+		if !known[f.RuleID] {
+			t.Errorf("finding %s is not in Rules() (and so not documented)", f.RuleID)
+		}
+	}
 	for _, tt := range []struct{ format, file string }{
 		{"text", "scan.txt"}, {"json", "scan.json"}, {"sarif", "scan.sarif"}, {"html", "scan.html"}, {"markdown", "scan.md"},
 	} {
@@ -92,7 +101,9 @@ func golden(t *testing.T, name string, got []byte) {
 
 type noLoader struct{}
 
-func (noLoader) Load(url string) (any, error) { return nil, errors.New("schema loading disabled: " + url) }
+func (noLoader) Load(url string) (any, error) {
+	return nil, errors.New("schema loading disabled: " + url)
+}
 
 // validate checks out against the JSON Schema in file, offline.
 func validate(t *testing.T, file string, out []byte) {

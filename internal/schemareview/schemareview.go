@@ -144,7 +144,7 @@ func OpenSchemas(server string, tools []tooldef.Tool) []finding.Finding {
 	}
 	return []finding.Finding{{RuleID: OpenProperties, Category: finding.InputValidation, Severity: finding.Info, Confidence: 0.5,
 		Server: server, Title: fmt.Sprintf("%d of %d tools leave additionalProperties unset", len(names), len(tools)),
-		Detail: "Without \"additionalProperties\": false an input schema accepts undeclared arguments, which a server may pass on unchecked. Close the schemas.",
+		Detail:   "Without \"additionalProperties\": false an input schema accepts undeclared arguments, which a server may pass on unchecked. Close the schemas.",
 		Evidence: []finding.Evidence{{Field: "inputSchema.additionalProperties", Text: strings.Join(listed, ", "), Note: "not set"}}}}
 }
 

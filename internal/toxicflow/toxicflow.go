@@ -167,7 +167,7 @@ func Analyze(group string, tools []Tool) (perServer map[string][]finding.Finding
 			perServer[t.Server] = append(perServer[t.Server], finding.Finding{
 				RuleID: UntrustedContent, Category: finding.IndirectPromptInjection, Severity: finding.Low, Confidence: 0.6,
 				Server: t.Server, Tool: t.Name, Title: "Tool returns third-party content to the model",
-				Detail: "Whatever a third party wrote (a web page, a ticket, an email) reaches the model as tool output and can carry instructions. Treat the output as data: spotlight or sanitize it, and keep tools that can leak data out of the same agent.",
+				Detail:   "Whatever a third party wrote (a web page, a ticket, an email) reaches the model as tool output and can carry instructions. Treat the output as data: spotlight or sanitize it, and keep tools that can leak data out of the same agent.",
 				Evidence: []finding.Evidence{{Field: "name", Text: t.Name, Note: t.Labels.Source}},
 			})
 		}
