@@ -318,33 +318,42 @@ func (c *checker) challenge(ctx context.Context, a answer) {
 			finding.Evidence{Field: "probe.protected_resource_metadata", Note: note})
 		return
 	}
+	var why []string
+	defer func() {
+		if len(why) > 0 {
+			c.invalid(from, why)
+		}
+	}()
 	var prm struct {
 		Resource             *string  `json:"resource"`
 		AuthorizationServers []string `json:"authorization_servers"`
 	}
 	if err := json.Unmarshal(doc, &prm); err != nil {
-		c.invalid(from, "not a JSON object: "+clip(err.Error(), 100))
+		why = append(why, "not a JSON object: "+clip(err.Error(), 100))
 		return
 	}
 	if prm.Resource == nil || *prm.Resource == "" {
-		c.invalid(from, `no "resource"`)
+		why = append(why, `no "resource"`)
 	} else if !sameResource(*prm.Resource, c.u) {
-		c.invalid(from, fmt.Sprintf(`"resource" is %q, not this server's URL %s`, clip(*prm.Resource, 120), c.u.Redacted()))
+		why = append(why, fmt.Sprintf(`"resource" is %q, not this server's URL %s`, clip(*prm.Resource, 120), c.u.Redacted()))
 	}
 	if len(prm.AuthorizationServers) == 0 {
-		c.invalid(from, `no "authorization_servers": clients cannot tell where to get a token`)
+		why = append(why, `no "authorization_servers": clients cannot tell where to get a token`)
 	}
 	for _, as := range prm.AuthorizationServers {
 		if u, err := url.Parse(as); err != nil || (u.Scheme != "https" && netclass.ClassifyHost(u.Hostname()) != netclass.Loopback) {
-			c.invalid(from, fmt.Sprintf("authorization server %q is not an https URL", clip(as, 120)))
+			why = append(why, fmt.Sprintf("authorization server %q is not an https URL", clip(as, 120)))
 		}
 	}
 }
 
-func (c *checker) invalid(from, why string) {
+func (c *checker) invalid(from string, why []string) {
+	var ev []finding.Evidence
+	for _, w := range why {
+		ev = append(ev, finding.Evidence{Field: "probe.protected_resource_metadata", Text: from, Note: w})
+	}
 	c.add(InvalidPRM, finding.AuthorizationBypass, finding.Medium, 0.85, "Protected Resource Metadata is wrong",
-		"Clients must check the metadata against the server they are talking to (RFC 9728 §3.3) and refuse metadata that does not match; a wrong document breaks sign-in or points clients at the wrong authorization server.",
-		finding.Evidence{Field: "probe.protected_resource_metadata", Text: from, Note: why})
+		"Clients must check the metadata against the server they are talking to (RFC 9728 §3.3) and refuse metadata that does not match; a wrong document breaks sign-in or points clients at the wrong authorization server.", ev...)
 }
 
 func (c *checker) fetch(ctx context.Context, u string) ([]byte, bool) {
@@ -402,23 +411,34 @@ func defaultPort(u *url.URL) string {
 }
 
 // param extracts an auth-param value from a WWW-Authenticate header:
-// name=value or name="quoted value".
+// name=value or name="quoted value", case-insensitively, never from
+// inside another parameter's quoted value.
 func param(header, name string) string {
-	low := strings.ToLower(header)
-	i := 0
-	for {
-		j := strings.Index(low[i:], name)
-		if j < 0 {
-			return ""
+	inQuote := false
+	for i := 0; i < len(header); i++ {
+		c := header[i]
+		if inQuote {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inQuote = false
+			}
+			continue
 		}
-		j += i
-		k := j + len(name)
-		before := j == 0 || strings.ContainsRune(" ,\t", rune(low[j-1]))
-		for k < len(low) && low[k] == ' ' {
+		if c == '"' {
+			inQuote = true
+			continue
+		}
+		boundary := i == 0 || header[i-1] == ' ' || header[i-1] == ',' || header[i-1] == '\t'
+		if !boundary || i+len(name) > len(header) || !strings.EqualFold(header[i:i+len(name)], name) {
+			continue
+		}
+		k := i + len(name)
+		for k < len(header) && header[k] == ' ' {
 			k++
 		}
-		if !before || k >= len(low) || low[k] != '=' {
-			i = j + len(name)
+		if k >= len(header) || header[k] != '=' {
 			continue
 		}
 		k++
@@ -448,6 +468,7 @@ func param(header, name string) string {
 		}
 		return header[k : k+end]
 	}
+	return ""
 }
 
 func clip(s string, n int) string {

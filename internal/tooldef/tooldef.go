@@ -202,6 +202,9 @@ func propertyOrder(raw []byte) []string {
 	if !enter(d, "inputSchema") || !enter(d, "properties") {
 		return nil
 	}
+	if t, err := d.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
 	var names []string
 	seen := map[string]bool{}
 	for d.More() {
