@@ -202,7 +202,11 @@ func TestNotScanned(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := run(t, Options{Timeout: 500 * time.Millisecond}, tt.target)
+			timeout := 20 * time.Second
+			if tt.name == "timeout" {
+				timeout = 500 * time.Millisecond
+			}
+			res := run(t, Options{Timeout: timeout}, tt.target)
 			s := res.Report.Servers[0]
 			if s.Status != report.NotScanned || !strings.Contains(s.Reason, tt.reason) {
 				t.Errorf("status = %s, reason %q; want not_scanned with %q", s.Status, s.Reason, tt.reason)

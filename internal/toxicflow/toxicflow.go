@@ -199,13 +199,22 @@ func Analyze(group string, tools []Tool) (perServer map[string][]finding.Finding
 		}
 		return strings.Join(out, ", ")
 	}
+	// What is the same for every sink is computed once: a client may have
+	// thousands of tools.
+	srcNames, readerNames := names(sources), names(readers)
+	where := map[string]bool{}
+	for _, t := range sources {
+		where[t.Server] = true
+	}
+	for _, t := range readers {
+		where[t.Server] = true
+	}
+	readers = byReadability(readers)
+	paths := len(sources) * len(readers)
 	for _, sink := range sinks {
-		paths := len(sources) * len(readers)
 		example := pickExample(sources, readers, sink)
-		where := map[string]bool{sink.Server: true}
-		for _, t := range append(append([]Tool(nil), sources...), readers...) {
-			where[t.Server] = true
-		}
+		_, sinkOnly := where[sink.Server]
+		oneServer := len(where) == 1 && sinkOnly
 		f := finding.Finding{
 			RuleID: LethalTrifecta, Category: finding.ToxicFlow, Severity: finding.High, Confidence: 0.7,
 			Tool:  label(sink),
@@ -214,12 +223,12 @@ func Analyze(group string, tools []Tool) (perServer map[string][]finding.Finding
 				"Split these tools across agents, require approval for %s, or sanitize untrusted output.", paths, groupName(group), label(example[0]), label(sink), label(sink)),
 			Evidence: []finding.Evidence{
 				{Field: "flow.path", Text: label(example[0]) + " → " + label(example[1]) + " → " + label(sink), Note: "one of the paths"},
-				{Field: "flow.untrusted_input", Text: names(sources)},
-				{Field: "flow.private_data", Text: names(readers)},
+				{Field: "flow.untrusted_input", Text: srcNames},
+				{Field: "flow.private_data", Text: readerNames},
 				{Field: "flow.way_out", Text: label(sink), Note: sink.Labels.Sink},
 			},
 		}
-		if len(where) == 1 {
+		if oneServer {
 			f.Server = sink.Server
 			perServer[sink.Server] = append(perServer[sink.Server], f)
 		} else {
@@ -240,18 +249,24 @@ func groupName(g string) string {
 // pickExample picks a readable example path: a source and a reader other
 // than the sink where possible.
 func pickExample(sources, readers []Tool, sink Tool) [2]Tool {
-	// Readers of files and databases make the clearest example.
-	readers = append([]Tool(nil), readers...)
-	sort.SliceStable(readers, func(i, j int) bool {
-		return strings.Contains(readers[i].Labels.Private, "filesystem") && !strings.Contains(readers[j].Labels.Private, "filesystem")
-	})
 	best := [2]Tool{sources[0], readers[0]}
-	for _, s := range sources {
-		for _, r := range readers {
+	// At most three candidates each: a distinct pair is always among them.
+	for _, s := range sources[:min(3, len(sources))] {
+		for _, r := range readers[:min(3, len(readers))] {
 			if s.Name != sink.Name && r.Name != sink.Name && s.Name != r.Name {
 				return [2]Tool{s, r}
 			}
 		}
 	}
 	return best
+}
+
+// byReadability puts readers of files and databases first: they make the
+// clearest example path.
+func byReadability(readers []Tool) []Tool {
+	readers = append([]Tool(nil), readers...)
+	sort.SliceStable(readers, func(i, j int) bool {
+		return strings.Contains(readers[i].Labels.Private, "filesystem") && !strings.Contains(readers[j].Labels.Private, "filesystem")
+	})
+	return readers
 }
