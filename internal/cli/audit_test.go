@@ -6,7 +6,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,28 +63,6 @@ func (d *denyThird) Request(context.Context, *pipeline.Call) (pipeline.Verdict, 
 	return pipeline.Allow, nil
 }
 
-type result struct {
-	code           int
-	stdout, stderr string
-}
-
-func runBin(t *testing.T, env []string, args ...string) result {
-	t.Helper()
-	cmd := exec.Command(testbin.Path(t), args...)
-	cmd.Env = append(os.Environ(), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var xe *exec.ExitError
-	if errors.As(err, &xe) {
-		code = xe.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return result{code, out.String(), errb.String()}
-}
-
 func sqliteConfig(path string) audit.Config {
 	return audit.Config{Sinks: audit.SinksConfig{SQLite: path}}
 }
@@ -96,14 +73,14 @@ func TestAuditVerifyE2E(t *testing.T) {
 	jl := filepath.Join(dir, "audit.jsonl")
 	writeAuditLog(t, audit.Config{Sinks: audit.SinksConfig{SQLite: db, JSONL: jl}}, 6)
 	for _, args := range [][]string{{"--db", db}, {"--jsonl", jl}} {
-		r := runBin(t, nil, append([]string{"audit", "verify"}, args...)...)
+		r := runBin(t, "", nil, append([]string{"audit", "verify"}, args...)...)
 		// 6 calls, 2 denied by a control after audit: every call has a
 		// request and a decision record.
 		if r.code != 0 || !strings.Contains(r.stdout, "ok: ") || !strings.Contains(r.stdout, "12 records verified") {
 			t.Errorf("audit verify %v = %d, %q, %q; want ok with 12 records", args, r.code, r.stdout, r.stderr)
 		}
 	}
-	r := runBin(t, nil, "audit", "verify", "--db", db, "--format", "json")
+	r := runBin(t, "", nil, "audit", "verify", "--db", db, "--format", "json")
 	var out struct {
 		OK      bool       `json:"ok"`
 		Records uint64     `json:"records"`
@@ -113,15 +90,15 @@ func TestAuditVerifyE2E(t *testing.T) {
 		t.Errorf("audit verify --format json = %q (%v)", r.stdout, err)
 	}
 	anchor := out.Head.String()
-	if r := runBin(t, nil, "audit", "verify", "--db", db, "--head", anchor); r.code != 0 {
+	if r := runBin(t, "", nil, "audit", "verify", "--db", db, "--head", anchor); r.code != 0 {
 		t.Errorf("audit verify --head %s = %d, %q", anchor, r.code, r.stderr)
 	}
 	// Cut the last record: only the anchor can tell.
 	execSQL(t, db, "DELETE FROM records WHERE seq = 12")
-	if r := runBin(t, nil, "audit", "verify", "--db", db); r.code != 0 {
+	if r := runBin(t, "", nil, "audit", "verify", "--db", db); r.code != 0 {
 		t.Errorf("audit verify after cutting the tail, no anchor = %d, want 0 (a chain alone cannot see it)", r.code)
 	}
-	r = runBin(t, nil, "audit", "verify", "--db", db, "--head", anchor)
+	r = runBin(t, "", nil, "audit", "verify", "--db", db, "--head", anchor)
 	if r.code != 1 || !strings.Contains(r.stderr, "record 12") || !strings.Contains(r.stderr, "removed from the end") {
 		t.Errorf("audit verify --head after cutting the tail = %d, %q; want exit 1 naming record 12", r.code, r.stderr)
 	}
@@ -161,11 +138,11 @@ func TestAuditVerifyTamperE2E(t *testing.T) {
 			db := filepath.Join(t.TempDir(), "audit.db")
 			writeAuditLog(t, sqliteConfig(db), 6)
 			execSQL(t, db, tt.sql...)
-			r := runBin(t, nil, "audit", "verify", "--db", db)
+			r := runBin(t, "", nil, "audit", "verify", "--db", db)
 			if r.code != 1 || !strings.Contains(r.stderr, tt.want) {
 				t.Errorf("audit verify after %s = %d, stderr %q; want exit 1 and %q", tt.name, r.code, r.stderr, tt.want)
 			}
-			r = runBin(t, nil, "audit", "verify", "--db", db, "--format", "json")
+			r = runBin(t, "", nil, "audit", "verify", "--db", db, "--format", "json")
 			if r.code != 1 || !strings.Contains(r.stdout, `"ok":false`) {
 				t.Errorf("audit verify --format json after %s = %d, %q", tt.name, r.code, r.stdout)
 			}
@@ -180,7 +157,7 @@ func TestAuditVerifyJSONLTamperE2E(t *testing.T) {
 	lines := strings.SplitAfter(string(data), "\n")
 	lines[2], lines[3] = lines[3], lines[2]
 	os.WriteFile(jl, []byte(strings.Join(lines, "")), 0o600)
-	r := runBin(t, nil, "audit", "verify", "--jsonl", jl)
+	r := runBin(t, "", nil, "audit", "verify", "--jsonl", jl)
 	if r.code != 1 || !strings.Contains(r.stderr, "record 3 (line 3): missing") {
 		t.Errorf("audit verify of swapped lines = %d, %q", r.code, r.stderr)
 	}
@@ -207,7 +184,7 @@ func TestAuditQueryE2E(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := runBin(t, nil, append([]string{"audit", "query", "--db", db}, tt.args...)...)
+			r := runBin(t, "", nil, append([]string{"audit", "query", "--db", db}, tt.args...)...)
 			if r.code != 0 {
 				t.Fatalf("audit query %v = %d, %q", tt.args, r.code, r.stderr)
 			}
@@ -226,7 +203,7 @@ func TestAuditQueryE2E(t *testing.T) {
 			}
 		})
 	}
-	r := runBin(t, nil, "audit", "query", "--db", db, "--decision", "deny", "--format", "json")
+	r := runBin(t, "", nil, "audit", "query", "--db", db, "--decision", "deny", "--format", "json")
 	sc := bufio.NewScanner(strings.NewReader(r.stdout))
 	n := 0
 	for sc.Scan() {
@@ -262,7 +239,7 @@ func TestAuditUsageE2E(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args[1:], " "), func(t *testing.T) {
-			r := runBin(t, nil, tt.args...)
+			r := runBin(t, "", nil, tt.args...)
 			if r.code != tt.code || !strings.Contains(r.stderr, tt.want) {
 				t.Errorf("mcpwarden %v = %d, %q; want %d and %q", tt.args, r.code, r.stderr, tt.code, tt.want)
 			}
@@ -280,7 +257,7 @@ func TestAuditDefaultPathE2E(t *testing.T) {
 		t.Fatalf("DefaultPath() = %q, want %q", got, want)
 	}
 	writeAuditLog(t, audit.Config{}, 2)
-	r := runBin(t, []string{"XDG_STATE_HOME=" + state}, "audit", "verify")
+	r := runBin(t, "", []string{"XDG_STATE_HOME=" + state}, "audit", "verify")
 	if r.code != 0 || !strings.Contains(r.stdout, want) {
 		t.Errorf("audit verify with the default path = %d, %q, %q", r.code, r.stdout, r.stderr)
 	}
@@ -289,7 +266,7 @@ func TestAuditDefaultPathE2E(t *testing.T) {
 func TestAuditTailE2E(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "audit.db")
 	writeAuditLog(t, sqliteConfig(db), 6)
-	r := runBin(t, nil, "audit", "tail", "--db", db, "-n", "3")
+	r := runBin(t, "", nil, "audit", "tail", "--db", db, "-n", "3")
 	if r.code != 0 || strings.Count(r.stdout, "\n") != 3 || !strings.Contains(r.stdout, "#12 ") {
 		t.Errorf("audit tail -n 3 = %d, %q, %q", r.code, r.stdout, r.stderr)
 	}

@@ -11,10 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"mcpwarden/internal/calllog"
 	"mcpwarden/internal/config"
+	"mcpwarden/internal/controls"
 	"mcpwarden/internal/gateway"
-	"mcpwarden/internal/pipeline"
 	"mcpwarden/internal/sandbox"
 	"mcpwarden/internal/upstream"
 )
@@ -63,7 +62,12 @@ SIGTERM or SIGINT stops accepting new calls, waits for the ones in flight
 			if !loopback {
 				log.Warn("listening beyond loopback: any host that can reach this address can use every configured server", "listen", cfg.Gateway.Listen)
 			}
-			g, err := gateway.New(gateway.Options{Config: cfg, Chain: buildChain(cfg, log), Logger: log, Version: version(), Launcher: newLauncher(log)})
+			set, err := controls.Build(cmd.Context(), cfg, controls.Deps{Logger: log})
+			if err != nil {
+				return configError(err)
+			}
+			defer set.Close()
+			g, err := gateway.New(gateway.Options{Config: cfg, Chain: set.Chain, Logger: log, Version: version(), Launcher: newLauncher(log)})
 			if err != nil {
 				return configError(err)
 			}
@@ -81,11 +85,6 @@ SIGTERM or SIGINT stops accepting new calls, waits for the ones in flight
 // isolation cannot be set up does not start.
 func newLauncher(log *slog.Logger) upstream.Launcher {
 	return upstream.Sandboxed{Sandboxer: sandbox.New(sandbox.Options{Logger: log})}
-}
-
-// buildChain assembles the interceptors in their fixed order.
-func buildChain(cfg *config.Config, log *slog.Logger) *pipeline.Chain {
-	return pipeline.NewChain(calllog.New(calllog.Options{Logger: log, Quiet: !*cfg.Policy.Log.Messages, Params: cfg.Policy.Log.Params}))
 }
 
 func serveGateway(ctx context.Context, g *gateway.Gateway, cfg *config.Config, loopback bool, stdio IO, log *slog.Logger) error {

@@ -111,6 +111,7 @@ func newRoot(stdio IO) *cobra.Command {
 		newDemoServerCmd(stdio),
 		newRunCmd(stdio), newSandboxCmd(stdio), newSandboxInitCmd(),
 		newAuditCmd(stdio),
+		newInspectCmd(stdio),
 		newScanCmd(stdio), newPinCmd(stdio), newDemoCmd(stdio),
 	)
 	markUsageErrors(root)

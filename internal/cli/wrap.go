@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mcpwarden/internal/config"
+	"mcpwarden/internal/controls"
 	"mcpwarden/internal/gateway"
 )
 
@@ -78,7 +79,12 @@ policy comes from --config when given, otherwise the safe defaults apply.`,
 			}
 			cfg.Servers = []config.Server{srv}
 			cfg.ApplyDefaults()
-			g, err := gateway.New(gateway.Options{Config: cfg, Chain: buildChain(cfg, log), Logger: log, Version: version(), Flat: true, Launcher: newLauncher(log)})
+			set, err := controls.Build(cmd.Context(), cfg, controls.Deps{Logger: log})
+			if err != nil {
+				return configError(err)
+			}
+			defer set.Close()
+			g, err := gateway.New(gateway.Options{Config: cfg, Chain: set.Chain, Logger: log, Version: version(), Flat: true, Launcher: newLauncher(log)})
 			if err != nil {
 				return configError(err)
 			}

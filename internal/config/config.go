@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"mcpwarden/internal/audit"
 	"mcpwarden/internal/sandbox"
 	"mcpwarden/internal/secretref"
 )
@@ -69,9 +70,6 @@ type Gateway struct {
 	// endpoint, besides requests without an Origin header. Loopback origins
 	// are allowed only when the listener is on loopback.
 	AllowedOrigins []string `yaml:"allowed_origins"`
-	// Isolation decides whether downstream sessions share upstream
-	// connections ("shared") or each get their own ("session").
-	Isolation string `yaml:"isolation"`
 }
 
 // Server is one upstream MCP server.
@@ -114,9 +112,13 @@ type Server struct {
 	Column int `yaml:"-"`
 }
 
-// Policy is the security policy. Later controls add their sections here.
+// Policy is the security policy: one section per control.
 type Policy struct {
 	Log LogPolicy `yaml:"log"`
+	// Audit configures the audit log of every call (see package audit):
+	// SQLite at the default path, fail closed, secrets redacted, unless
+	// set otherwise.
+	Audit audit.Config `yaml:"audit"`
 }
 
 // LogPolicy configures the message-logging interceptor.
@@ -133,12 +135,6 @@ const (
 	TransportStdio      = "stdio"
 	TransportStreamable = "streamable"
 	TransportSSE        = "sse"
-)
-
-// Isolation modes.
-const (
-	IsolationShared  = "shared"
-	IsolationSession = "session"
 )
 
 // EffectiveTransport returns the transport the server will use.
@@ -201,9 +197,6 @@ func (c *Config) ApplyDefaults() {
 	}
 	if g.DrainTimeout == 0 {
 		g.DrainTimeout = Duration(DefaultDrainTimeout)
-	}
-	if g.Isolation == "" {
-		g.Isolation = IsolationShared
 	}
 	for i := range c.Servers {
 		s := &c.Servers[i]

@@ -81,7 +81,7 @@ func TestDefaults(t *testing.T) {
 	if c.Gateway.Listen != DefaultListen || d.Gateway.Listen != DefaultListen {
 		t.Errorf("listen = %q / %q, want %q", c.Gateway.Listen, d.Gateway.Listen, DefaultListen)
 	}
-	if c.Gateway.MaxMessageBytes != DefaultMaxMessageBytes || c.Gateway.Isolation != IsolationShared || !*c.Policy.Log.Messages {
+	if c.Gateway.MaxMessageBytes != DefaultMaxMessageBytes || !*c.Policy.Log.Messages {
 		t.Errorf("defaults not applied: %+v", c.Gateway)
 	}
 }

@@ -39,11 +39,6 @@ func (p *parser) validate(c *Config, root *yaml.Node) {
 	if g.MaxMessageBytes < 1024 || g.MaxMessageBytes > 1<<30 {
 		p.errorf(at("gateway", "max_message_bytes"), "gateway.max_message_bytes", "expected a size between 1024 and 1073741824 bytes, got %d", g.MaxMessageBytes)
 	}
-	switch g.Isolation {
-	case IsolationShared, IsolationSession:
-	default:
-		p.errorf(at("gateway", "isolation"), "gateway.isolation", "expected %q or %q, got %q", IsolationShared, IsolationSession, g.Isolation)
-	}
 	for i, o := range g.AllowedOrigins {
 		path := fmt.Sprintf("gateway.allowed_origins[%d]", i)
 		if err := checkOrigin(o); err != nil {
@@ -53,6 +48,10 @@ func (p *parser) validate(c *Config, root *yaml.Node) {
 			}
 			p.errorf(n, path, "%v", err)
 		}
+	}
+
+	if err := c.Policy.Audit.Validate(); err != nil {
+		p.errorf(at("policy", "audit"), "policy.audit", "%v", err)
 	}
 
 	seen := make(map[string]string)

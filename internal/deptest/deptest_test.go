@@ -23,6 +23,7 @@ type rule struct {
 var rules = []rule{
 	{name: "nothing imports cmd", from: mod, to: mod + "cmd/"},
 	{name: "only cmd imports cli", from: mod, to: mod + "internal/cli", allow: []string{mod + "cmd/mcpwarden"}},
+	{name: "controls never import the CLI", from: mod + "internal/controls", to: mod + "internal/cli"},
 	{name: "pipeline is the bottom layer", from: mod + "internal/pipeline", to: mod + "internal/", allow: []string{mod + "internal/finding"}},
 	{name: "finding is a leaf", from: mod + "internal/finding", to: mod + "internal/"},
 	{name: "controls do not import the gateway", from: mod, to: mod + "internal/gateway", allow: []string{mod + "internal/cli", mod + "internal/gateway", mod + "internal/demo"}},

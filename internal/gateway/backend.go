@@ -227,6 +227,16 @@ func (b *backend) session(ctx context.Context) (*mcp.ClientSession, error) {
 	}
 }
 
+// protocol is the revision negotiated with the server, "" while down.
+func (b *backend) protocol() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.conn == nil {
+		return ""
+	}
+	return b.conn.Session.InitializeResult().ProtocolVersion
+}
+
 // settleProgress waits until the progress notifications the server sent
 // before its last response have been relayed.
 func (b *backend) settleProgress(ctx context.Context) {

@@ -2,9 +2,12 @@ package gateway
 
 import (
 	"bufio"
+	"runtime"
+
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -83,8 +86,8 @@ func TestStdioBadInput(t *testing.T) {
 	p := newStdioPeer(t, g)
 
 	p.send(`{"jsonrpc":"2.0","id":0,"method":"tools/list"}`)
-	if m := p.recv(); m["error"] == nil {
-		t.Errorf("request before initialize = %v, want an error", m)
+	if m := p.recv(); errCode(m) != codeInvalidRequest {
+		t.Errorf("request before initialize = %v, want invalid request (%d)", m, codeInvalidRequest)
 	}
 	p.send(initLine)
 	if m := p.recv(); m["result"] == nil {
@@ -225,6 +228,7 @@ func TestHTTPBadInput(t *testing.T) {
 		{"rebinding host", initLine, map[string]string{"Host": "evil.example"}, 403, 0},
 		{"wrong content type", initLine, map[string]string{"Content-Type": "text/plain"}, 415, 0},
 		{"unknown session", `{"jsonrpc":"2.0","id":1,"method":"ping"}`, map[string]string{"Mcp-Session-Id": "nope"}, 404, 0},
+		{"request before initialize", `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, nil, 400, codeInvalidRequest},
 		{"unsupported version header", `{"jsonrpc":"2.0","id":1,"method":"ping"}`, map[string]string{"MCP-Protocol-Version": "1999-01-01"}, 400, 0},
 	}
 	for _, tt := range tests {
@@ -258,4 +262,64 @@ func TestHTTPBadInput(t *testing.T) {
 			t.Errorf("healthz = %d %+v %v", resp.StatusCode, h, err)
 		}
 	})
+}
+
+// TestNoGoroutineLeak opens and closes many sessions, over stdio with bad
+// input and over HTTP, and checks the gateway's goroutines return to their
+// baseline.
+func TestNoGoroutineLeak(t *testing.T) {
+	g := startGateway(t, nil, stdioServer("std"))
+	ts := httptest.NewServer(g.Handler(HTTPOptions{Loopback: true}))
+	defer ts.Close()
+	settle := func() int {
+		var n int
+		for range 50 {
+			runtime.GC()
+			n = runtime.NumGoroutine()
+			time.Sleep(20 * time.Millisecond)
+			if m := runtime.NumGoroutine(); m == n {
+				break
+			}
+		}
+		return n
+	}
+	// One session first, so lazily started goroutines are in the baseline.
+	func() {
+		p := newStdioPeer(t, g)
+		p.send(initLine)
+		p.recv()
+	}()
+	base := settle()
+	for i := range 20 {
+		p := newStdioPeer(t, g)
+		p.send(initLine)
+		p.recv()
+		p.send(`{"jsonrpc":"2.0","id":2,"method":`)
+		p.recv()
+		p.send(`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"std__echo","arguments":{"text":"x"}}}`)
+		p.recv()
+		p.in.Close()
+
+		hc := &http.Client{Transport: &http.Transport{}}
+		c := mcp.NewClient(&mcp.Implementation{Name: "leak", Version: "1"}, nil)
+		cs, err := c.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: ts.URL + "/mcp", HTTPClient: hc, MaxRetries: -1}, &mcp.ClientSessionOptions{ProtocolVersion: revisions[i%2]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "std__echo", Arguments: map[string]any{"text": "y"}}); err != nil {
+			t.Fatal(err)
+		}
+		cs.Close()
+		hc.CloseIdleConnections()
+	}
+	ts.CloseClientConnections()
+	deadline := time.Now().Add(10 * time.Second)
+	for settle() > base+4 {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("%d goroutines, baseline %d:\n%s", runtime.NumGoroutine(), base, buf[:n])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

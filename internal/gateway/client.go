@@ -143,7 +143,7 @@ func (g *Gateway) serverToClient(ctx context.Context, b *backend, method string,
 			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("mcpwarden cannot attribute this %s request to a single client (no call from one client is in flight); refused", method)}
 		}
 	default:
-		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("mcpwarden cannot attribute this %s request to a single client (%d calls are in flight on this server); refused. Set gateway.isolation: session to give each client its own server connection", method, len(flights))}
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("mcpwarden cannot attribute this %s request to a single client (%d calls are in flight on this server); refused rather than risk asking the wrong client", method, len(flights))}
 	}
 
 	call := &pipeline.Call{
@@ -174,6 +174,11 @@ func (g *Gateway) serverToClient(ctx context.Context, b *backend, method string,
 
 	var res mcp.InputResponse
 	var err error
+	if f != nil && newProtocol(ss) && f.inputs == nil {
+		err := fmt.Errorf("server %q sent %s during a call although it negotiated a revision without server-to-client requests", b.name, method)
+		g.chain.Finish(ctx, call, nil, err)
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: err.Error()}
+	}
 	if f != nil && newProtocol(ss) {
 		ex := &exchange{key: fmt.Sprintf("s2c-%d-%d", f.id, f.rounds+1), req: ir, resp: make(chan exchangeResult, 1)}
 		select {

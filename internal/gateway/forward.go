@@ -25,12 +25,13 @@ type upcall func(ctx context.Context, cs *mcp.ClientSession, responses mcp.Input
 // until the upstream call finishes, which may span several downstream
 // requests when the call needs input from a 2026-07-28 client.
 type flight struct {
-	id     uint64
-	g      *Gateway
-	b      *backend
-	method string
-	name   string
-	call   upcall
+	id      uint64
+	g       *Gateway
+	b       *backend
+	method  string
+	name    string
+	call    upcall
+	timeout time.Duration // per attempt: the server's call_timeout or the call's own
 
 	mu       sync.Mutex
 	ctx      context.Context // the downstream request currently attached
@@ -47,6 +48,7 @@ type flight struct {
 	inputs  chan *exchange
 	once    sync.Once
 	rounds  int
+	sync    bool // see newFlight
 }
 
 type flightResult struct {
@@ -116,14 +118,26 @@ func (g *Gateway) forward(ctx context.Context, b *backend, method, name string, 
 func (g *Gateway) newFlight(ctx context.Context, b *backend, method, name string, ss *mcp.ServerSession, progress any, call upcall) *flight {
 	f := &flight{
 		g: g, b: b, method: method, name: name, call: call,
-		done:   make(chan flightResult, 1),
-		inputs: make(chan *exchange, 8),
+		timeout: b.cfg.CallTimeout.D(),
+		done:    make(chan flightResult, 1),
 	}
-	// The upstream call may outlive this downstream request (a parked
-	// multi round-trip), so it gets its own context; cancellation of the
-	// downstream request is passed on explicitly in drive.
-	f.upCtx, f.cancel = context.WithTimeout(context.WithoutCancel(ctx), b.cfg.CallTimeout.D()+g.mrtrTO)
+	if c := callFrom(ctx); c != nil && c.Timeout > 0 {
+		f.timeout = c.Timeout // a per-tool limit set by the policy
+	}
 	f.attach(ctx, ss, progress)
+	// Only a 2025-era server can send server-to-client requests during a
+	// call, and only a 2026-07-28 client needs them turned into a parked
+	// multi round-trip. Every other call runs on the handler's goroutine
+	// with the handler's context: cheaper, and cancelled with it.
+	f.sync = !f.newProto || b.protocol() >= "2026-07-28"
+	if f.sync {
+		f.upCtx, f.cancel = context.WithCancel(ctx)
+	} else {
+		f.inputs = make(chan *exchange, 8)
+		// The upstream call may outlive this downstream request, so it
+		// gets its own context; drive passes cancellation on explicitly.
+		f.upCtx, f.cancel = context.WithTimeout(context.WithoutCancel(ctx), f.timeout+g.mrtrTO)
+	}
 	g.flights.add(f)
 	if progress != nil {
 		f.upToken = "mcpw-" + strconv.FormatUint(f.id, 10)
@@ -152,6 +166,11 @@ func (f *flight) downstream() (context.Context, *mcp.ServerSession, bool) {
 }
 
 func (f *flight) start(responses mcp.InputResponseMap, state string) {
+	if f.sync {
+		res, err := f.invoke(responses, state)
+		f.done <- flightResult{res, err}
+		return
+	}
 	f.g.inflight.Add(1)
 	go func() {
 		defer f.g.inflight.Done()
@@ -161,7 +180,7 @@ func (f *flight) start(responses mcp.InputResponseMap, state string) {
 }
 
 func (f *flight) invoke(responses mcp.InputResponseMap, state string) (mcp.Result, error) {
-	timeout := f.b.cfg.CallTimeout.D()
+	timeout := f.timeout
 	ctx, cancel := context.WithTimeout(f.upCtx, timeout)
 	defer cancel()
 	cs, err := f.b.session(ctx)
@@ -389,6 +408,9 @@ func (g *Gateway) readResource(ctx context.Context, b *backend, req *mcp.ReadRes
 // the protocol keys the go-sdk client sets itself, with the progress token
 // replaced by the gateway's own.
 func upstreamMeta(m mcp.Meta, progress any) mcp.Meta {
+	if len(m) == 0 && progress == nil {
+		return nil
+	}
 	out := make(mcp.Meta, len(m)+1)
 	for k, v := range m {
 		switch k {

@@ -57,6 +57,10 @@ func (g *Gateway) Handler(opts HTTPOptions) http.Handler {
 			stateless.ServeHTTP(w, r)
 			return
 		}
+		if r.Method == http.MethodPost && r.Header.Get("Mcp-Session-Id") == "" && !startsSession(r) {
+			writeRPCError(w, http.StatusBadRequest, codeInvalidRequest, "no session: send initialize first (or use revision 2026-07-28, which needs none)")
+			return
+		}
 		stateful.ServeHTTP(w, r)
 	})
 	sseH := http.Handler(sse)
@@ -104,6 +108,24 @@ func (g *Gateway) checkBody(w http.ResponseWriter, r *http.Request, limit int64)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
 	return true
+}
+
+// startsSession reports whether a session-less POST may open a session:
+// initialize, or the methods the go-sdk answers without one.
+func startsSession(r *http.Request) bool {
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var m struct {
+		Method string `json:"method"`
+	}
+	if json.Unmarshal(body, &m) != nil {
+		return true // a batch or something odd: the go-sdk answers it
+	}
+	switch m.Method {
+	case "initialize", "ping", "server/discover":
+		return true
+	}
+	return false
 }
 
 // originCheck rejects browser requests from origins that may not drive

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -212,6 +213,9 @@ func validID(raw json.RawMessage) bool {
 // Write sends one message. A response too large for the limit is replaced
 // by an error for the same request, so the client is not left waiting.
 func (c *frameConn) Write(ctx context.Context, msg jsonrpc.Message) error {
+	if resp, ok := msg.(*jsonrpc.Response); ok {
+		msg = fixErrorCode(resp)
+	}
 	data, err := jsonrpc.EncodeMessage(msg)
 	if err != nil {
 		return fmt.Errorf("encoding message: %w", err)
@@ -232,6 +236,31 @@ func (c *frameConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 		}
 	}
 	return c.writeLine(data)
+}
+
+// fixErrorCode gives a code to errors the go-sdk sends without one (code
+// 0 is not a JSON-RPC error code): a request before initialize is an
+// invalid request, anything else an internal error.
+func fixErrorCode(resp *jsonrpc.Response) *jsonrpc.Response {
+	if resp.Error == nil {
+		return resp
+	}
+	fixed := jsonrpc.Error{Message: resp.Error.Error()}
+	var werr *jsonrpc.Error
+	if errors.As(resp.Error, &werr) {
+		if werr.Code != 0 {
+			return resp
+		}
+		fixed.Data = werr.Data
+	}
+	fixed.Code = jsonrpc.CodeInternalError
+	if strings.Contains(fixed.Message, "during session initialization") {
+		fixed.Code = jsonrpc.CodeInvalidRequest
+		fixed.Message += " (send initialize first)"
+	}
+	out := *resp
+	out.Error = &fixed
+	return &out
 }
 
 func (c *frameConn) writeRaw(v any) error {

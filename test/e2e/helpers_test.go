@@ -25,7 +25,16 @@ import (
 
 func TestMain(m *testing.M) {
 	mcptest.Main()
-	os.Exit(testbin.Main(m))
+	// Every mcpwarden these tests start keeps its audit log and caches
+	// here, not in the user's home.
+	state, err := os.MkdirTemp("", "mcpwarden-e2e-state-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_STATE_HOME", state)
+	code := testbin.Main(m)
+	os.RemoveAll(state)
+	os.Exit(code)
 }
 
 // peersDir is test/peers, where `npm ci` installs the JS peers.
@@ -77,6 +86,11 @@ func (r *nodeResult) ok(t *testing.T, i int, v any) {
 func runNode(t *testing.T, plan map[string]any) *nodeResult {
 	t.Helper()
 	dir := peersDir(t)
+	if plan["transport"] == "stdio" && plan["env"] == nil {
+		// The TypeScript SDK passes only a few variables to the command
+		// it starts; mcpwarden needs to know where its state goes.
+		plan["env"] = map[string]string{"PATH": os.Getenv("PATH"), "HOME": os.Getenv("HOME"), "XDG_STATE_HOME": os.Getenv("XDG_STATE_HOME")}
+	}
 	b, _ := json.Marshal(plan)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()

@@ -1,0 +1,73 @@
+// Package controls assembles the gateway's interceptor chain from the
+// policy in the configuration. It is the one place that decides which
+// controls run and in which order: every control is a package of its own
+// that knows nothing of the others, and of the gateway.
+//
+// The order matters. Controls that record (audit) come first so that they
+// see every request, including denied ones; controls that decide who may
+// do what come before controls that inspect what is done; rewriting
+// controls come last on the way in and first on the way out.
+package controls
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"mcpwarden/internal/audit"
+	"mcpwarden/internal/calllog"
+	"mcpwarden/internal/config"
+	"mcpwarden/internal/pipeline"
+)
+
+// Deps are what controls need from their surroundings. The zero value is
+// usable.
+type Deps struct {
+	Logger *slog.Logger
+}
+
+// Set is a built chain plus what must be closed when the gateway stops
+// (audit sinks, ...).
+type Set struct {
+	Chain   *pipeline.Chain
+	closers []func() error
+}
+
+// Close releases every control's resources.
+func (s *Set) Close() error {
+	var first error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		if err := s.closers[i](); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Build assembles the chain for cfg. A control that cannot be set up is an
+// error: the gateway must not run without a control its policy asks for.
+func Build(ctx context.Context, cfg *config.Config, deps Deps) (*Set, error) {
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	set := &Set{}
+	var ics []pipeline.Interceptor
+
+	// Audit first, so that it records every request, even those a later
+	// control denies.
+	alog, err := audit.New(ctx, audit.Options{Config: cfg.Policy.Audit, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("opening the audit log: %w", err)
+	}
+	set.closers = append(set.closers, alog.Close)
+	ics = append(ics, alog)
+
+	ics = append(ics, calllog.New(calllog.Options{Logger: log, Quiet: !*cfg.Policy.Log.Messages, Params: cfg.Policy.Log.Params}))
+
+	set.Chain = pipeline.NewChain(ics...)
+	if set.Chain.Len() == 0 {
+		return nil, fmt.Errorf("building controls: no interceptor")
+	}
+	return set, nil
+}

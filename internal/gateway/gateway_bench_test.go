@@ -1,0 +1,178 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"mcpwarden/internal/calllog"
+	"mcpwarden/internal/config"
+	"mcpwarden/internal/mcptest"
+	"mcpwarden/internal/pipeline"
+)
+
+// The tools/call benchmarks compare the same echo call made directly to a
+// server and through the gateway, over stdio (the server is a subprocess)
+// and over Streamable HTTP (loopback). Besides ns/op they report the p50
+// and p99 of the per-call latency; the difference between the direct and
+// gateway figures is what mcpwarden adds. See docs/benchmarks.md.
+//
+//	go test -run='^$' -bench=ToolCall -benchtime=5000x ./internal/gateway
+
+var echoArgs = map[string]any{"text": "hello, benchmark"}
+
+func benchCalls(b *testing.B, cs *mcp.ClientSession, name string) {
+	b.Helper()
+	ctx := context.Background()
+	// Warm up connections and caches.
+	for range 50 {
+		if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: echoArgs}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: echoArgs})
+		lat = append(lat, time.Since(start))
+		if err != nil || res.IsError {
+			b.Fatalf("call: %v %v", res, err)
+		}
+	}
+	b.StopTimer()
+	reportPercentiles(b, lat)
+}
+
+func reportPercentiles(b *testing.B, lat []time.Duration) {
+	slices.Sort(lat)
+	pct := func(p float64) float64 {
+		return float64(lat[min(len(lat)-1, int(float64(len(lat))*p))].Nanoseconds()) / 1e3
+	}
+	b.ReportMetric(pct(0.50), "p50-µs")
+	b.ReportMetric(pct(0.99), "p99-µs")
+}
+
+func benchParallel(b *testing.B, cs *mcp.ClientSession, name string) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	start := time.Now()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: echoArgs}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "calls/s")
+}
+
+func benchClient() *mcp.Client {
+	return mcp.NewClient(&mcp.Implementation{Name: "bench", Version: "1"}, nil)
+}
+
+// stdioDirect starts the test server as a subprocess and connects to it.
+func stdioDirect(b *testing.B) *mcp.ClientSession {
+	path, env := mcptest.Command("bench")
+	cmd := exec.Command(path)
+	cmd.Env = append(os.Environ(), mcptest.EnvServe+"="+env[mcptest.EnvServe])
+	cs, err := benchClient().Connect(context.Background(), &mcp.CommandTransport{Command: cmd}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cs.Close() })
+	return cs
+}
+
+func benchGateway(b *testing.B, chain *pipeline.Chain, servers ...config.Server) *Gateway {
+	cfg := &config.Config{Version: 1, Servers: servers}
+	cfg.ApplyDefaults()
+	g, err := New(Options{Config: cfg, Chain: chain})
+	if err != nil {
+		b.Fatal(err)
+	}
+	g.Start(context.Background())
+	b.Cleanup(func() { g.Close() })
+	if err := g.WaitReady(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return g
+}
+
+// stdioGateway serves the gateway over real pipes, in front of the test
+// server as a stdio subprocess: what `mcpwarden wrap` does.
+func stdioGateway(b *testing.B, chain *pipeline.Chain) *mcp.ClientSession {
+	s := stdioServer("bench")
+	g := benchGateway(b, chain, s)
+	g.opts.Flat = false
+	inR, inW, _ := os.Pipe()
+	outR, outW, _ := os.Pipe()
+	go func() { _ = g.ServeStdio(context.Background(), inR, outW); outW.Close() }()
+	cs, err := benchClient().Connect(context.Background(), &mcp.IOTransport{Reader: outR, Writer: inW}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cs.Close(); inW.Close(); io.Copy(io.Discard, outR) })
+	return cs
+}
+
+func httpDirect(b *testing.B) *mcp.ClientSession {
+	ts := httptest.NewServer(mcptest.Handler("bench", false))
+	b.Cleanup(ts.Close)
+	cs, err := benchClient().Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: ts.URL, MaxRetries: -1}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cs.Close() })
+	return cs
+}
+
+func httpGateway(b *testing.B, chain *pipeline.Chain) *mcp.ClientSession {
+	up := httptest.NewServer(mcptest.Handler("bench", false))
+	b.Cleanup(up.Close)
+	g := benchGateway(b, chain, config.Server{Name: "bench", URL: up.URL})
+	ts := httptest.NewServer(g.Handler(HTTPOptions{Loopback: true}))
+	b.Cleanup(ts.Close)
+	cs, err := benchClient().Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: ts.URL + "/mcp", MaxRetries: -1}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cs.Close() })
+	return cs
+}
+
+func chains() map[string]*pipeline.Chain {
+	return map[string]*pipeline.Chain{
+		"nochain": nil,
+		"calllog": pipeline.NewChain(calllog.New(calllog.Options{})),
+	}
+}
+
+func BenchmarkToolCall(b *testing.B) {
+	b.Run("stdio/direct", func(b *testing.B) { benchCalls(b, stdioDirect(b), "echo") })
+	b.Run("http/direct", func(b *testing.B) { benchCalls(b, httpDirect(b), "echo") })
+	for name, ch := range chains() {
+		b.Run("stdio/gateway-"+name, func(b *testing.B) { benchCalls(b, stdioGateway(b, ch), "bench__echo") })
+		b.Run("http/gateway-"+name, func(b *testing.B) { benchCalls(b, httpGateway(b, ch), "bench__echo") })
+	}
+}
+
+func BenchmarkThroughput(b *testing.B) {
+	b.Run("stdio/direct", func(b *testing.B) { benchParallel(b, stdioDirect(b), "echo") })
+	b.Run("http/direct", func(b *testing.B) { benchParallel(b, httpDirect(b), "echo") })
+	ch := chains()["calllog"]
+	b.Run("stdio/gateway", func(b *testing.B) { benchParallel(b, stdioGateway(b, ch), "bench__echo") })
+	b.Run("http/gateway", func(b *testing.B) { benchParallel(b, httpGateway(b, ch), "bench__echo") })
+}
