@@ -39,9 +39,10 @@ var port = regexp.MustCompile(`(127\.0\.0\.1|mcpwarden\.invalid):\d+`)
 func TestGoldenFormats(t *testing.T) {
 	u, _ := startDemo(t, demo.Options{})
 	defs := Target{Kind: Definitions, Name: "filesystem", Group: CommandLine, Path: filepath.Join("testdata", "defs", "filesystem.tools.json")}
-	res := run(t, Options{Now: fixedClock(), Version: "v0.0.0-test"}, urlTarget("demo", u), defs)
+	eng := testEngine(t)
+	res := run(t, Options{Now: fixedClock(), Version: "v0.0.0-test", Inspector: Engine(eng)}, urlTarget("demo", u), defs)
 	known := map[string]bool{}
-	for _, r := range Rules() {
+	for _, r := range append(Rules(), EngineRules(eng)...) {
 		known[r.ID] = true
 	}
 	for _, f := range res.Report.AllFindings() {

@@ -24,30 +24,34 @@ func writeDefinitions(tb testing.TB, n int) string {
 }
 
 // BenchmarkStatic10k reviews a definitions file of 10,000 tools: parse,
-// classify, schema review, flow labels, cross-server analyses. (Without
-// the detection engine; see docs/benchmarks.md for the figure with it.)
+// the detection engine over every field, classification, schema review,
+// flow labels and the cross-server analyses; and the same without the
+// engine.
 func BenchmarkStatic10k(b *testing.B) {
 	p := writeDefinitions(b, 10000)
 	t := Target{Kind: Definitions, Name: "big", Group: CommandLine, Path: p}
-	b.ReportAllocs()
-	for b.Loop() {
-		res, err := Run(context.Background(), []Target{t}, Options{Inspector: o10k.inspector})
-		if err != nil || len(res.Report.Servers[0].Tools) != 10000 {
-			b.Fatalf("scan: %v", err)
-		}
+	for _, bc := range []struct {
+		name string
+		insp Inspector
+	}{{"engine", Engine(testEngine(b))}, {"no-engine", nil}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				res, err := Run(context.Background(), []Target{t}, Options{Inspector: bc.insp})
+				if err != nil || len(res.Report.Servers[0].Tools) != 10000 {
+					b.Fatalf("scan: %v", err)
+				}
+			}
+		})
 	}
 }
-
-// o10k lets the engine wiring plug the detection engine into the
-// benchmark.
-var o10k struct{ inspector Inspector }
 
 func TestStatic10kTools(t *testing.T) {
 	if testing.Short() {
 		t.Skip("SKIP: -short")
 	}
 	p := writeDefinitions(t, 10000)
-	res := run(t, Options{}, Target{Kind: Definitions, Name: "big", Group: CommandLine, Path: p})
+	res := run(t, Options{Inspector: Engine(testEngine(t))}, Target{Kind: Definitions, Name: "big", Group: CommandLine, Path: p})
 	s := res.Report.Servers[0]
 	if s.Status != "static" || len(s.Tools) != 10000 {
 		t.Fatalf("status %s with %d tools, want static with 10000", s.Status, len(s.Tools))
