@@ -92,8 +92,7 @@ func TestCheck(t *testing.T) {
 			w.Write([]byte(`{"jsonrpc":"2.0","id":1,"result":{}}`))
 		})
 	}
-	var badPRM *httptest.Server
-	badPRM = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	badPRM := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/.well-known/oauth-protected-resource") {
 			json.NewEncoder(w).Encode(map[string]any{"resource": "https://elsewhere.example/mcp", "authorization_servers": []string{"http://auth.example"}})
 			return

@@ -212,11 +212,7 @@ func (o *Options) expandHeaders(h map[string]string) map[string]string {
 // launchUnresolved lists the placeholders that stand in the way of
 // starting the server as its client would.
 func launchUnresolved(d *discover.Server) []string {
-	var out []string
-	for _, u := range d.Unresolved {
-		out = append(out, u)
-	}
-	return out
+	return append([]string(nil), d.Unresolved...)
 }
 
 func orDefault(s, def string) string {
