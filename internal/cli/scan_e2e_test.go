@@ -13,8 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
 	"mcpwarden/internal/demo"
 	"mcpwarden/internal/finding"
+	"mcpwarden/internal/mcptest"
 	"mcpwarden/internal/report"
 	"mcpwarden/internal/testbin"
 )
@@ -355,5 +358,45 @@ func TestScanDiscoveredConfigs(t *testing.T) {
 	_, out, _ = mcpwarden(t, project, env, "scan", "--format", "sarif")
 	if !strings.Contains(out, filepath.ToSlash(filepath.Join(home, ".cursor", "mcp.json"))) {
 		t.Errorf("SARIF has no location in the Cursor config")
+	}
+}
+
+// TestScanWithCredentials scans an HTTP server that requires a bearer
+// token: without it the server is not scanned, with it (from the
+// environment, or as a header flag) it is, and the auth probes find it
+// does require credentials.
+func TestScanWithCredentials(t *testing.T) {
+	mcpHandler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return mcptest.NewServer("guarded") }, nil)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer s3cret" {
+			w.Header().Set("WWW-Authenticate", `Bearer resource_metadata="`+"http://"+r.Host+`/.well-known/oauth-protected-resource/mcp"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		mcpHandler.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	u := srv.URL + "/mcp"
+	dir := t.TempDir()
+	code, out, _ := mcpwarden(t, dir, nil, "scan", "-f", "json", u)
+	if r := decodeReport(t, out); code != ExitUnscannable || r.Servers[0].Status != report.NotScanned || len(findingsOf(r, "auth.prm_missing")) != 1 {
+		t.Errorf("without credentials: exit %d, %+v", code, r.Servers)
+	}
+	for _, c := range []struct {
+		env  []string
+		args []string
+	}{
+		{[]string{"MCPWARDEN_BEARER_TOKEN=s3cret"}, nil},
+		{[]string{"MY_TOKEN=s3cret"}, []string{"--bearer-env", "MY_TOKEN"}},
+		{[]string{"MY_TOKEN=s3cret"}, []string{"-H", "Authorization: Bearer ${env:MY_TOKEN}"}},
+	} {
+		code, out, stderr := mcpwarden(t, dir, c.env, append(append([]string{"scan", "-f", "json", "--fail-on", "none"}, c.args...), u)...)
+		r := decodeReport(t, out)
+		if code != 0 || r.Servers[0].Status != report.Scanned || len(r.Servers[0].Tools) == 0 {
+			t.Errorf("scan %v with %v = exit %d, %+v\n%s", c.args, c.env, code, r.Servers, stderr)
+		}
+		if f := findingsOf(r, "auth.unauthenticated"); len(f) != 0 {
+			t.Errorf("auth.unauthenticated on a server that requires a token: %v", f)
+		}
 	}
 }
