@@ -67,7 +67,7 @@ SIGTERM or SIGINT stops accepting new calls, waits for the ones in flight
 				return configError(err)
 			}
 			defer set.Close()
-			g, err := gateway.New(gateway.Options{Config: cfg, Chain: set.Chain, Logger: log, Version: version(), Launcher: newLauncher(log)})
+			g, err := gateway.New(gateway.Options{Config: cfg, Chain: set.Chain, Logger: log, Version: version(), Launcher: newLauncher(log, set)})
 			if err != nil {
 				return configError(err)
 			}
@@ -83,8 +83,9 @@ SIGTERM or SIGINT stops accepting new calls, waits for the ones in flight
 
 // newLauncher starts stdio servers in their sandboxes. A server whose
 // isolation cannot be set up does not start.
-func newLauncher(log *slog.Logger) upstream.Launcher {
-	return upstream.Sandboxed{Sandboxer: sandbox.New(sandbox.Options{Logger: log})}
+// Their network connections are audited through the control set.
+func newLauncher(log *slog.Logger, set *controls.Set) upstream.Launcher {
+	return upstream.Sandboxed{Sandboxer: sandbox.New(sandbox.Options{Logger: log, OnEgress: set.Egress})}
 }
 
 func serveGateway(ctx context.Context, g *gateway.Gateway, cfg *config.Config, loopback bool, stdio IO, log *slog.Logger) error {

@@ -112,6 +112,7 @@ func newRoot(stdio IO) *cobra.Command {
 		newRunCmd(stdio), newSandboxCmd(stdio), newSandboxInitCmd(),
 		newAuditCmd(stdio),
 		newInspectCmd(stdio),
+		newScanCmd(stdio), newPinCmd(stdio), newDemoCmd(stdio),
 	)
 	markUsageErrors(root)
 	return root

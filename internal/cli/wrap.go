@@ -84,7 +84,7 @@ policy comes from --config when given, otherwise the safe defaults apply.`,
 				return configError(err)
 			}
 			defer set.Close()
-			g, err := gateway.New(gateway.Options{Config: cfg, Chain: set.Chain, Logger: log, Version: version(), Flat: true, Launcher: newLauncher(log)})
+			g, err := gateway.New(gateway.Options{Config: cfg, Chain: set.Chain, Logger: log, Version: version(), Flat: true, Launcher: newLauncher(log, set)})
 			if err != nil {
 				return configError(err)
 			}

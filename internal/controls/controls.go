@@ -11,12 +11,19 @@ package controls
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
 
 	"mcpwarden/internal/audit"
 	"mcpwarden/internal/calllog"
 	"mcpwarden/internal/config"
+	"mcpwarden/internal/egress"
 	"mcpwarden/internal/pipeline"
 )
 
@@ -31,6 +38,44 @@ type Deps struct {
 type Set struct {
 	Chain   *pipeline.Chain
 	closers []func() error
+	audit   *audit.Log
+	log     *slog.Logger
+}
+
+// Egress records a sandboxed server's network connection, allowed or
+// denied, in the audit log and the operational log. The sandbox calls it
+// (sandbox.Options.OnEgress); Cause names the calls that were in flight.
+func (s *Set) Egress(ev egress.Event) {
+	d := audit.Decision{Action: audit.Allow, Rule: "egress.allowlist", Reason: ev.Rule, Control: "egress"}
+	level := slog.LevelInfo
+	if !ev.Allowed {
+		d.Action, d.Reason, level = audit.Deny, ev.Reason, slog.LevelWarn
+	}
+	target := net.JoinHostPort(ev.Host, strconv.Itoa(int(ev.Port)))
+	s.log.Log(context.Background(), level, "egress", "server", ev.Server, "cause", ev.Cause, "method", ev.Method, "target", target, "ip", ev.IP.String(), "allowed", ev.Allowed, "reason", ev.Reason, "redirect", ev.Redirect, "dial_error", ev.DialError)
+	if s.audit == nil {
+		return
+	}
+	args, _ := json.Marshal(map[string]any{"method": ev.Method, "target": target, "ip": ev.IP.String(), "url": ev.URL, "redirect": ev.Redirect})
+	r := &audit.Record{
+		Time:      ev.Time,
+		Kind:      audit.KindDecision,
+		CallID:    "egress-" + rand.Text(),
+		Server:    ev.Server,
+		Name:      ev.Cause,
+		Method:    "egress/" + strings.ToLower(ev.Method),
+		Direction: "to_network",
+		Args:      string(args),
+		Decision:  d.Action,
+		Decisions: []audit.Decision{d},
+		Error:     ev.DialError,
+	}
+	if r.Time.IsZero() {
+		r.Time = time.Now()
+	}
+	if err := s.audit.Write(context.Background(), r); err != nil {
+		s.log.Error("auditing an egress connection failed", "err", err)
+	}
 }
 
 // Close releases every control's resources.
@@ -51,7 +96,7 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*Set, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	set := &Set{}
+	set := &Set{log: log}
 	var ics []pipeline.Interceptor
 
 	// Audit first, so that it records every request, even those a later
@@ -61,6 +106,7 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*Set, error) {
 		return nil, fmt.Errorf("opening the audit log: %w", err)
 	}
 	set.closers = append(set.closers, alog.Close)
+	set.audit = alog
 	ics = append(ics, alog)
 
 	ics = append(ics, calllog.New(calllog.Options{Logger: log, Quiet: !*cfg.Policy.Log.Messages, Params: cfg.Policy.Log.Params}))

@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,6 +52,7 @@ type backend struct {
 	restarts  int
 	upSince   time.Time
 	transport string
+	causes    map[uint64]string // calls in flight, for egress attribution
 
 	// rootsToggle alternates a sentinel root in the client's own roots
 	// list; see rootsChanged.
@@ -225,6 +229,42 @@ func (b *backend) session(ctx context.Context) (*mcp.ClientSession, error) {
 			return nil, &upstreamError{server: b.name, msg: "did not finish starting in time", cause: ctx.Err()}
 		}
 	}
+}
+
+// beginCause records that a call is in flight on the server, so that the
+// network connections the server makes meanwhile (seen by the sandbox's
+// egress proxy) name it. With several calls in flight, all are named.
+// The returned func ends it.
+func (b *backend) beginCause(id uint64, cause string) func() {
+	b.mu.Lock()
+	conn := b.conn
+	if conn == nil || conn.SetCause == nil {
+		b.mu.Unlock()
+		return func() {}
+	}
+	if b.causes == nil {
+		b.causes = make(map[uint64]string)
+	}
+	b.causes[id] = cause
+	label := joinCauses(b.causes)
+	b.mu.Unlock()
+	conn.SetCause(label)
+	return func() {
+		b.mu.Lock()
+		delete(b.causes, id)
+		label := joinCauses(b.causes)
+		b.mu.Unlock()
+		conn.SetCause(label)
+	}
+}
+
+func joinCauses(m map[uint64]string) string {
+	ids := slices.Sorted(maps.Keys(m))
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = m[id]
+	}
+	return strings.Join(parts, "; ")
 }
 
 // protocol is the revision negotiated with the server, "" while down.

@@ -224,8 +224,12 @@ func TestPagination(t *testing.T) {
 	}
 	sorted := slices.Clone(names)
 	slices.Sort(sorted)
-	if len(slices.Compact(sorted)) != len(names) || len(names) != 22 || pages == 0 {
-		t.Errorf("paginated listing returned %d tools (%d distinct), first page had a cursor: %v; want 22 distinct over several pages", len(names), len(slices.Compact(sorted)), pages > 0)
+	want := 0
+	for _, st := range g.Statuses() {
+		want += st.Tools
+	}
+	if len(slices.Compact(sorted)) != len(names) || len(names) != want || want < 10 || pages == 0 {
+		t.Errorf("paginated listing returned %d tools (%d distinct), first page had a cursor: %v; want %d distinct over several pages", len(names), len(slices.Compact(sorted)), pages > 0, want)
 	}
 }
 

@@ -191,7 +191,9 @@ func (f *flight) invoke(responses mcp.InputResponseMap, state string) (mcp.Resul
 	if f.upToken != "" {
 		progress = f.upToken
 	}
+	end := f.b.beginCause(f.id, f.cause())
 	res, err := f.call(ctx, cs, responses, state, progress)
+	end()
 	if err != nil {
 		return nil, f.upstreamErr(ctx, err, timeout)
 	}
@@ -199,6 +201,20 @@ func (f *flight) invoke(responses mcp.InputResponseMap, state string) (mcp.Resul
 		f.b.settleProgress(ctx)
 	}
 	return res, nil
+}
+
+// cause describes the call for egress attribution.
+func (f *flight) cause() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.method + " " + f.name
+	if f.caller != "" {
+		c += " by " + f.caller
+	}
+	if f.session != "" {
+		c += " (session " + f.session + ")"
+	}
+	return c
 }
 
 // upstreamErr names the server in every failure that is not the server's

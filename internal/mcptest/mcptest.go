@@ -15,6 +15,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -128,6 +129,21 @@ func NewServer(name string) *mcp.Server {
 			return text("<unset>"), nil
 		}
 		return text(v), nil
+	})
+	tool("fetch", "GET a URL (through HTTP_PROXY when set) and return the status and body.", map[string]any{"url": str}, func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		var in struct{ URL string }
+		_ = json.Unmarshal(req.Params.Arguments, &in)
+		hreq, err := http.NewRequestWithContext(ctx, "GET", in.URL, nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := http.DefaultClient.Do(hreq)
+		if err != nil {
+			return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: err.Error()}}}, nil
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return text(fmt.Sprintf("%d %s", resp.StatusCode, body)), nil
 	})
 	tool("log", "Send a log message to the client.", map[string]any{"text": str}, func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		var in struct{ Text string }

@@ -18,6 +18,15 @@ type Sandboxed struct {
 
 // Command implements [Launcher].
 func (s Sandboxed) Command(ctx context.Context, spec *Spec, env []string) (*exec.Cmd, func(), error) {
+	l, err := s.Launch(ctx, spec, env)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l.Cmd, l.Cleanup, nil
+}
+
+// Launch implements [CausingLauncher].
+func (s Sandboxed) Launch(ctx context.Context, spec *Spec, env []string) (*Launched, error) {
 	sb, err := s.Sandboxer.Command(ctx, spec.Sandbox, sandbox.Spec{
 		Name: spec.Name,
 		Path: spec.Command,
@@ -26,9 +35,12 @@ func (s Sandboxed) Command(ctx context.Context, spec *Spec, env []string) (*exec
 		Dir:  spec.Cwd,
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("sandboxing %s: %w", spec.Name, err)
+		return nil, fmt.Errorf("sandboxing %s: %w", spec.Name, err)
 	}
-	return sb.Cmd, func() { _ = sb.Close() }, nil
+	return &Launched{Cmd: sb.Cmd, Cleanup: func() { _ = sb.Close() }, SetCause: sb.SetCause}, nil
 }
 
-var _ Launcher = Sandboxed{}
+var (
+	_ Launcher        = Sandboxed{}
+	_ CausingLauncher = Sandboxed{}
+)

@@ -74,6 +74,21 @@ type Launcher interface {
 	Command(ctx context.Context, spec *Spec, env []string) (cmd *exec.Cmd, cleanup func(), err error)
 }
 
+// Launched is a stdio server process prepared by a [CausingLauncher].
+type Launched struct {
+	Cmd     *exec.Cmd
+	Cleanup func()
+	// SetCause labels the server's network connections from now on (the
+	// sandbox's egress events name the call that caused them).
+	SetCause func(cause string)
+}
+
+// CausingLauncher is a [Launcher] whose servers' network connections can
+// be attributed to calls. Dial uses it when the launcher implements it.
+type CausingLauncher interface {
+	Launch(ctx context.Context, spec *Spec, env []string) (*Launched, error)
+}
+
 // Options configures [Dial]. The zero value is usable.
 type Options struct {
 	Logger *slog.Logger
@@ -102,6 +117,9 @@ type Conn struct {
 	// Progress orders progress notifications before results; see
 	// [ProgressCounter].
 	Progress *ProgressCounter
+	// SetCause labels the server's network connections with the call in
+	// flight; a no-op unless a [CausingLauncher] started the server.
+	SetCause func(cause string)
 	stderr   *stderrLog
 	cleanup  func()
 }
@@ -232,10 +250,11 @@ func dialStdio(ctx context.Context, client *mcp.Client, spec *Spec, opts Options
 	if launcher == nil {
 		launcher = Exec{}
 	}
-	cmd, cleanup, err := launcher.Command(ctx, spec, env)
+	l, err := launch(ctx, launcher, spec, env)
 	if err != nil {
 		return nil, fmt.Errorf("preparing %s: %w", spec.Command, err)
 	}
+	cmd, cleanup := l.Cmd, l.Cleanup
 	stderr := newStderrLog(log)
 	cmd.Stderr = stderr
 	log.Debug("starting server", "command", cmd.Path, "args", cmd.Args[1:], "env_keys", procenv.Keys(cmd.Env), "dir", cmd.Dir)
@@ -258,7 +277,25 @@ func dialStdio(ctx context.Context, client *mcp.Client, spec *Spec, opts Options
 		}
 		return nil, fmt.Errorf("starting %s: %w", spec.Command, err)
 	}
-	return &Conn{Session: cs, Transport: Stdio, Progress: progress, stderr: stderr, cleanup: cleanup}, nil
+	return &Conn{Session: cs, Transport: Stdio, Progress: progress, SetCause: l.SetCause, stderr: stderr, cleanup: cleanup}, nil
+}
+
+func launch(ctx context.Context, launcher Launcher, spec *Spec, env []string) (*Launched, error) {
+	if cl, ok := launcher.(CausingLauncher); ok {
+		l, err := cl.Launch(ctx, spec, env)
+		if err != nil {
+			return nil, err
+		}
+		if l.SetCause == nil {
+			l.SetCause = func(string) {}
+		}
+		return l, nil
+	}
+	cmd, cleanup, err := launcher.Command(ctx, spec, env)
+	if err != nil {
+		return nil, err
+	}
+	return &Launched{Cmd: cmd, Cleanup: cleanup, SetCause: func(string) {}}, nil
 }
 
 // Exec launches stdio servers as plain child processes with the given
