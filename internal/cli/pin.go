@@ -49,7 +49,9 @@ Exit status: 0 written; 2 usage error; 3 some targets could not be listed
 accepts the change: for SERVER, everything (a new version included); for
 SERVER/TOOL, that tool (or prompt, or resource template) only. SERVER is the
 declared name, the lock key or the identity. Targets are as for pin; with none,
-the client configs on this machine are searched for SERVER.`,
+what a running gateway withheld (mcpwarden.lock.pending beside the lockfile)
+is approved if it holds SERVER, else the client configs on this machine are
+searched for SERVER. A running gateway picks the approval up without a restart.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 || cmd.ArgsLenAtDash() == 0 {
 				return usageError("pin approve needs SERVER or SERVER/TOOL")
@@ -159,6 +161,26 @@ func printChanges(w io.Writer, changes []pin.Change) {
 
 func runApprove(cmd *cobra.Command, args []string, tf *targetFlags, lockfile string, stdio IO) error {
 	target := args[0]
+	targets, command := split(cmd, args)
+	if len(targets) == 1 && len(command) == 0 {
+		// A running gateway records what it withheld beside the lockfile;
+		// approving that needs no second listing (the gateway notices the
+		// new lockfile by itself).
+		changes, found, err := pin.ApprovePending(lockfile, target)
+		if err != nil {
+			return usageError("%v", err)
+		}
+		if found {
+			if len(changes) == 0 {
+				fmt.Fprintf(stdio.Out, "approved %s: its definitions match what the gateway saw (now marked approved)\n", target)
+			} else {
+				fmt.Fprintf(stdio.Out, "approved %d changes for %s:\n", len(changes), target)
+				printChanges(stdio.Out, changes)
+			}
+			fmt.Fprintf(stdio.Out, "wrote %s\n", lockfile)
+			return nil
+		}
+	}
 	lock, err := pin.Read(lockfile)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -171,7 +193,6 @@ func runApprove(cmd *cobra.Command, args []string, tf *targetFlags, lockfile str
 	if s, err := lock.Find(serverName); err == nil && s.Name != "" {
 		serverName = s.Name
 	}
-	targets, command := split(cmd, args)
 	res, err := listServers(cmd, targets[1:], command, tf, stdio)
 	if err != nil {
 		return err

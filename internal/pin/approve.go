@@ -36,7 +36,17 @@ func (l *Lock) Approve(target string, cur *ServerLock) ([]Change, error) {
 	old := l.Servers[cur.Key]
 	changes := Compare(old, cur)
 	if whole {
-		l.Put(cur)
+		approved := cur.clone()
+		for _, m := range []map[string]Entry{approved.Tools, approved.Prompts, approved.ResourceTemplates} {
+			for k, e := range m {
+				e.Approved = true
+				m[k] = e
+			}
+		}
+		if approved.Instructions != nil {
+			approved.Instructions.Approved = true
+		}
+		l.Put(approved)
 		return changes, nil
 	}
 	next := &ServerLock{Key: cur.Key, Name: cur.Name, Identity: cur.Identity, Pinned: cur.Pinned,
@@ -56,6 +66,7 @@ func (l *Lock) Approve(target string, cur *ServerLock) ([]Change, error) {
 		}
 		kind = g.kind
 		if inCur {
+			e.Approved = true
 			g.old[item] = e
 		} else {
 			delete(g.old, item)

@@ -49,17 +49,42 @@ type ServerLock struct {
 type Entry struct {
 	SHA256     string          `json:"sha256"`
 	Definition json.RawMessage `json:"definition"`
+	// Approved records that a person accepted this exact definition with
+	// `mcpwarden pin approve`, as opposed to it being pinned on first
+	// use. The gateway withholds a definition its detector judges
+	// poisoned unless it is approved. The flag is not part of the hash.
+	Approved bool `json:"approved,omitempty"`
 }
 
 // NewLock returns an empty lock of the current version.
 func NewLock() *Lock { return &Lock{Version: LockVersion, Servers: map[string]*ServerLock{}} }
 
 // Put records a server's current definitions, replacing what was there.
+// An approval sticks to the exact definition: entries whose hash is
+// unchanged keep their Approved flag.
 func (l *Lock) Put(s *ServerLock) {
 	if l.Servers == nil {
 		l.Servers = map[string]*ServerLock{}
 	}
-	l.Servers[s.Key] = s.clone()
+	next := s.clone()
+	if old, ok := l.Servers[s.Key]; ok {
+		keepApproved(old.Tools, next.Tools)
+		keepApproved(old.Prompts, next.Prompts)
+		keepApproved(old.ResourceTemplates, next.ResourceTemplates)
+		if old.Instructions != nil && next.Instructions != nil && old.Instructions.SHA256 == next.Instructions.SHA256 && old.Instructions.Approved {
+			next.Instructions.Approved = true
+		}
+	}
+	l.Servers[s.Key] = next
+}
+
+func keepApproved(old, next map[string]Entry) {
+	for k, e := range next {
+		if o, ok := old[k]; ok && o.SHA256 == e.SHA256 && o.Approved {
+			e.Approved = true
+			next[k] = e
+		}
+	}
 }
 
 // Check compares a server's current definitions with the lock. known is

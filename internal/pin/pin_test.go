@@ -361,3 +361,47 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestApprovePending(t *testing.T) {
+	dir := t.TempDir()
+	lockfile := dir + "/mcpwarden.lock"
+	id := Identity{Key: "bin:/srv", ID: "bin:/srv@sha256:1", Pinned: true}
+	v1, err := Pin(Snapshot{Name: "demo", Identity: id, Tools: []json.RawMessage{
+		json.RawMessage(`{"name":"a","description":"one"}`), json.RawMessage(`{"name":"b","description":"two"}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock := NewLock()
+	lock.Put(v1)
+	if err := Write(lockfile, lock); err != nil {
+		t.Fatal(err)
+	}
+	v2, _ := Pin(Snapshot{Name: "demo", Identity: id, Tools: []json.RawMessage{
+		json.RawMessage(`{"name":"a","description":"one, changed"}`), json.RawMessage(`{"name":"b","description":"two, changed"}`)}})
+	if err := RecordPending(lockfile, v2); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, err := ApprovePending(lockfile, "other/a"); found || err != nil {
+		t.Fatalf("ApprovePending(other/a) = found %v, %v; want not found", found, err)
+	}
+	changes, found, err := ApprovePending(lockfile, "demo/a")
+	if err != nil || !found || len(changes) != 1 || changes[0].Name != "a" {
+		t.Fatalf("ApprovePending(demo/a) = %v, %v, %v; want the change to a", changes, found, err)
+	}
+	got, err := Read(lockfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := got.Servers["bin:/srv"]
+	if s.Tools["a"].SHA256 != v2.Tools["a"].SHA256 || !s.Tools["a"].Approved {
+		t.Errorf("tool a = %+v, want v2, approved", s.Tools["a"])
+	}
+	if s.Tools["b"].SHA256 != v1.Tools["b"].SHA256 || s.Tools["b"].Approved {
+		t.Errorf("tool b = %+v, want v1, not approved", s.Tools["b"])
+	}
+	// Pinning again keeps the approval of the unchanged definition.
+	got.Put(v2)
+	if !got.Servers["bin:/srv"].Tools["a"].Approved {
+		t.Error("Put dropped the approval of an unchanged definition")
+	}
+}
