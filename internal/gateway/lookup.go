@@ -37,3 +37,28 @@ func (l lookup) Resolve(name string) (server, upstream string, ok bool) {
 
 // Owner returns the server that listed a resource or template.
 func (l lookup) Owner(uri string) string { return l.g.resourceOwner(uri) }
+
+// Prompt returns the prompt's definition as its server listed it.
+func (l lookup) Prompt(server, name string) (json.RawMessage, bool) {
+	b, ok := l.g.backend(server)
+	if !ok {
+		return nil, false
+	}
+	b.refreshMu.Lock()
+	fp, ok := b.cat.promptFP[name]
+	b.refreshMu.Unlock()
+	if !ok || fp == "" {
+		return nil, false
+	}
+	return json.RawMessage(fp), true
+}
+
+// Instructions returns what the server said in its handshake, "" for
+// nothing or an unknown server.
+func (l lookup) Instructions(server string) string {
+	b, ok := l.g.backend(server)
+	if !ok {
+		return ""
+	}
+	return b.instructions()
+}

@@ -21,6 +21,8 @@ type catalogProbe struct {
 	resolved [3]string
 	owner    string
 	missing  bool
+	prompt   json.RawMessage
+	instr    string
 }
 
 func (p *catalogProbe) Name() string { return "probe" }
@@ -38,6 +40,13 @@ func (p *catalogProbe) Request(_ context.Context, c *pipeline.Call) (pipeline.Ve
 		s, n, ok := c.Catalog.Resolve("std__greet")
 		p.resolved = [3]string{s, n, map[bool]string{true: "ok"}[ok]}
 		p.owner = c.Catalog.Owner("test://std/items/7")
+		if pc, ok := c.Catalog.(interface {
+			Prompt(server, name string) (json.RawMessage, bool)
+			Instructions(server string) string
+		}); ok {
+			p.prompt, _ = pc.Prompt(c.Server, "greet")
+			p.instr = pc.Instructions(c.Server)
+		}
 	}
 	if c.Method == "tools/call" && c.Name == "slow" {
 		c.Timeout = 150 * time.Millisecond
@@ -71,6 +80,12 @@ func TestCatalogAndTimeoutHooks(t *testing.T) {
 	}
 	if probe.owner != "std" {
 		t.Errorf("Catalog.Owner(template URI) = %q, want std", probe.owner)
+	}
+	if !strings.Contains(string(probe.prompt), `"name":"greet"`) {
+		t.Errorf("Catalog.Prompt(std, greet) = %s, want the upstream prompt", probe.prompt)
+	}
+	if !strings.HasPrefix(probe.instr, "Test server std.") {
+		t.Errorf("Catalog.Instructions(std) = %q, want the server's instructions", probe.instr)
 	}
 	probe.mu.Unlock()
 
