@@ -123,8 +123,9 @@ type Interceptor struct {
 	seen     map[string]map[string]pin.Entry
 	logged   map[string]bool
 	recorded map[string]string // server → signature of what was last written as pending
-	fileMu   sync.Mutex // serializes writes of the lock and pending files
+	fileMu   sync.Mutex        // serializes writes of the lock and pending files
 	stopOnce sync.Once
+	started  bool
 	stop     chan struct{}
 	done     chan struct{}
 }
@@ -230,10 +231,10 @@ func Identify(s config.Server) (pin.Identity, error) {
 
 // Start watches the lockfile for approvals until Close.
 func (ic *Interceptor) Start() {
-	if ic.mode == config.PinOff {
-		close(ic.done)
+	if ic.mode == config.PinOff || ic.started {
 		return
 	}
+	ic.started = true
 	go func() {
 		defer close(ic.done)
 		t := time.NewTicker(ic.poll)
@@ -254,6 +255,9 @@ func (ic *Interceptor) Start() {
 // Close stops the lockfile watch.
 func (ic *Interceptor) Close() error {
 	ic.stopOnce.Do(func() { close(ic.stop) })
+	if !ic.started {
+		return nil
+	}
 	select {
 	case <-ic.done:
 	case <-time.After(5 * time.Second):
