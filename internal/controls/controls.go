@@ -7,6 +7,22 @@
 // see every request, including denied ones; controls that decide who may
 // do what come before controls that inspect what is done; rewriting
 // controls come last on the way in and first on the way out.
+//
+// The content controls, in chain order (requests run front to back,
+// results back to front):
+//
+//  1. tools (toolguard): calls of withheld tools and prompts (poisoned,
+//     changed since pinned, unpinned) are denied first, and on the way
+//     out lists lose withheld items, next to last;
+//  2. arguments (argcheck): inputSchema validation and per-argument
+//     constraints, on the arguments as the agent sent them;
+//  3. flows (taint): toxic-flow checks, which may ask a human; on the way
+//     out it taints the session with what the agent actually got to see;
+//  4. dlp: credentials redacted from arguments to exfiltration sinks,
+//     the last rewrite before the upstream;
+//  5. output (outguard): results, prompts and resources inspected,
+//     sanitized and redacted first on the way out, so every control
+//     before it (and the audit record) sees the result the agent gets.
 package controls
 
 import (
@@ -23,6 +39,7 @@ import (
 	"mcpwarden/internal/audit"
 	"mcpwarden/internal/calllog"
 	"mcpwarden/internal/config"
+	"mcpwarden/internal/detect"
 	"mcpwarden/internal/egress"
 	"mcpwarden/internal/pipeline"
 )
@@ -99,9 +116,16 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*Set, error) {
 	set := &Set{log: log}
 	var ics []pipeline.Interceptor
 
+	// One detection engine serves every control, and the audit log
+	// redacts with its secret detector.
+	eng, err := detect.New(detect.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("building the detection engine: %w", err)
+	}
+
 	// Audit first, so that it records every request, even those a later
 	// control denies.
-	alog, err := audit.New(ctx, audit.Options{Config: cfg.Policy.Audit, Logger: log})
+	alog, err := audit.New(ctx, audit.Options{Config: cfg.Policy.Audit, Logger: log, Redactor: secretRedactor{eng.Secrets()}})
 	if err != nil {
 		return nil, fmt.Errorf("opening the audit log: %w", err)
 	}
@@ -110,6 +134,14 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*Set, error) {
 	ics = append(ics, alog)
 
 	ics = append(ics, calllog.New(calllog.Options{Logger: log, Quiet: !*cfg.Policy.Log.Messages, Params: cfg.Policy.Log.Params}))
+
+	content, closers, err := contentControls(cfg, eng, log)
+	set.closers = append(set.closers, closers...)
+	if err != nil {
+		set.Close()
+		return nil, err
+	}
+	ics = append(ics, content...)
 
 	set.Chain = pipeline.NewChain(ics...)
 	if set.Chain.Len() == 0 {
