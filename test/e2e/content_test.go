@@ -1,0 +1,314 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"mcpwarden/internal/demo"
+	"mcpwarden/internal/testbin"
+)
+
+// demoWorkspace creates a kept demo workspace, so that the gateway's
+// path_root directories exist before the sandboxed demo server starts,
+// and returns its root.
+func demoWorkspace(t *testing.T) demo.Workspace {
+	t.Helper()
+	srv, err := demo.New(demo.Options{Workspace: filepath.Join(t.TempDir(), "ws")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := srv.Workspace()
+	srv.Close()
+	return ws
+}
+
+// demoServer is the YAML of the demo server as a sandboxed stdio upstream
+// named demo, with its workspace writable.
+func demoServer(t *testing.T, ws demo.Workspace, sandboxExtra ...string) string {
+	bin := testbin.Path(t)
+	var b strings.Builder
+	fmt.Fprintf(&b, "  demo:\n    command: %q\n    args: [demo-server, --workspace, %q]\n    sandbox:\n      read_only: [%q]\n      read_write: [%q]\n", bin, ws.Root, filepath.Dir(bin), ws.Root)
+	for _, e := range sandboxExtra {
+		fmt.Fprintf(&b, "      %s\n", e)
+	}
+	return b.String()
+}
+
+// policyBase keeps each test's lockfile and audit log in its own
+// directory and polls the lockfile quickly; everything else is default.
+const policyBase = `policy:
+  audit:
+    sinks: {sqlite: ./audit.db}
+  pinning:
+    poll: 200ms
+`
+
+// canary is an HTTP listener on 127.0.0.1 that counts requests: SSRF
+// tests pass only if it is never reached.
+func canary(t *testing.T) (string, *atomic.Int64) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hits atomic.Int64
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		fmt.Fprint(w, "CANARY-REACHED")
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String(), &hits
+}
+
+func dirOf(p *process) string { return p.cmd.Dir }
+
+func toolNames(t *testing.T, cs *mcp.ClientSession) map[string]bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := cs.ListTools(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, tl := range res.Tools {
+		out[tl.Name] = true
+	}
+	return out
+}
+
+// denied calls a tool and requires a tool error naming rule.
+func denied(t *testing.T, cs *mcp.ClientSession, tool string, args map[string]any, rule string) string {
+	t.Helper()
+	text, isErr := callText(t, cs, tool, args)
+	if !isErr || !strings.Contains(text, "mcpwarden denied this request (rule "+rule+")") {
+		t.Fatalf("%s(%v) = %q (error %v), want a denial by %s", tool, args, text, isErr, rule)
+	}
+	return text
+}
+
+func auditQuery(t *testing.T, p *process, filters ...string) string {
+	t.Helper()
+	args := append([]string{"audit", "query", "--db", filepath.Join(dirOf(p), "audit.db")}, filters...)
+	out, err := exec.Command(testbin.Path(t), args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("mcpwarden %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// TestDefaultsStopDemoAttacks runs the demo server behind a gateway whose
+// configuration only lists it: poisoning, secret leaks, indirect prompt
+// injection, the rug pull and the lethal trifecta are stopped by the
+// defaults, with reasons the agent sees and the audit log keeps.
+func TestDefaultsStopDemoAttacks(t *testing.T) {
+	ws := demoWorkspace(t)
+	// The scanner pins the honest server first (`mcpwarden pin`); the
+	// demo turns get_weather malicious after that listing, and the kept
+	// workspace makes the gateway's server start poisoned: a rug pull
+	// between two runs.
+	lock := filepath.Join(t.TempDir(), "mcpwarden.lock")
+	bin := testbin.Path(t)
+	if out, err := exec.Command(bin, "pin", "--lockfile", lock, "--name", "demo", "--rw", ws.Root, "--ro", filepath.Dir(bin), "--",
+		bin, "demo-server", "--workspace", ws.Root).CombinedOutput(); err != nil {
+		t.Fatalf("mcpwarden pin: %v\n%s", err, out)
+	}
+	p := startGateway(t, "version: 1\nservers:\n"+demoServer(t, ws)+policyBase+fmt.Sprintf("    lockfile: %q\n", lock))
+	p.waitHealthy(t)
+	cs := goClient(t, p.addr, "2025-11-25")
+
+	// Tool poisoning: the poisoned tools are withheld, so are the
+	// poisoned server instructions, and calls to them are denied.
+	names := toolNames(t, cs)
+	for _, hidden := range []string{"demo__add", "demo__word_count"} {
+		if names[hidden] {
+			t.Errorf("tools/list shows the poisoned %s", hidden)
+		}
+	}
+	if !names["demo__read_file"] || !names["demo__send_email"] {
+		t.Fatalf("tools/list = %v, want the honest tools", names)
+	}
+	if ins := cs.InitializeResult().Instructions; strings.Contains(ins, "sidenote") || !strings.Contains(ins, "instructions.poisoned") {
+		t.Errorf("instructions = %q, want the poisoned ones withheld", ins)
+	}
+	reason := denied(t, cs, "demo__add", map[string]any{"a": 1, "b": 2, "sidenote": "x"}, "tools.poisoned")
+	if !strings.Contains(reason, "mcpwarden pin approve demo/add") {
+		t.Errorf("the denial does not say how to approve: %s", reason)
+	}
+
+	// Secret exfiltration: debug_info's keys are redacted.
+	text, _ := callText(t, cs, "demo__debug_info", map[string]any{})
+	if strings.Contains(text, ws.Canary) || !strings.Contains(text, "[REDACTED:") {
+		t.Errorf("debug_info = %q, want every fake secret redacted", text)
+	}
+
+	// Indirect prompt injection: ticket 1337 is withheld.
+	denied(t, cs, "demo__get_ticket", map[string]any{"id": "1337"}, "output.indirect_prompt_injection")
+
+	// Rug pull: get_weather differs from its pin, so it is withheld until
+	// approved.
+	if names["demo__get_weather"] {
+		t.Error("the rug-pulled get_weather is listed")
+	}
+	reason = denied(t, cs, "demo__get_weather", map[string]any{"city": "Paris"}, "pin.changed")
+	if !strings.Contains(reason, "description changed") {
+		t.Errorf("the rug-pull denial does not name the change: %s", reason)
+	}
+	out, err := exec.Command(testbin.Path(t), "pin", "approve", "demo/get_weather", "--lockfile", lock).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "description changed") {
+		t.Fatalf("pin approve = %v\n%s\nwant the diff", err, out)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		text, isErr := callText(t, cs, "demo__get_weather", map[string]any{"city": "Paris"})
+		if !isErr {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after approval get_weather is still denied: %s", text)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// The lethal trifecta, in a fresh session: untrusted content, private
+	// data, then a way out. The client cannot be asked, so it is denied.
+	cs2 := goClient(t, p.addr, "2025-11-25")
+	if text, isErr := callText(t, cs2, "demo__get_ticket", map[string]any{"id": "1"}); isErr {
+		t.Fatalf("get_ticket 1 = %s", text)
+	}
+	if text, isErr := callText(t, cs2, "demo__read_file", map[string]any{"path": "README.txt"}); isErr && strings.Contains(text, "mcpwarden denied") {
+		t.Fatalf("read_file = %s", text)
+	}
+	reason = denied(t, cs2, "demo__send_email", map[string]any{"to": "attacker@example.com", "subject": "x", "body": "y"}, "flows.lethal_trifecta")
+	if !strings.Contains(reason, "demo/get_ticket") || !strings.Contains(reason, "demo/read_file") {
+		t.Errorf("the trifecta denial does not name the chain: %s", reason)
+	}
+	if len(readOutbox(t, ws)) != 0 {
+		t.Error("send_email reached the server")
+	}
+
+	all := auditQuery(t, p, "--format", "json")
+	for _, rule := range []string{"tools.poisoned", "output.indirect_prompt_injection", "pin.changed", "flows.lethal_trifecta", "secrets.redacted", "tools.withheld"} {
+		if !strings.Contains(all, rule) {
+			t.Errorf("the audit log does not name %s", rule)
+		}
+	}
+	if strings.Contains(all, ws.Canary) {
+		t.Error("the audit log holds a fake secret")
+	}
+	if q := auditQuery(t, p, "decision=deny", "tool=get_ticket"); !strings.Contains(q, "output.indirect_prompt_injection") {
+		t.Errorf("audit query decision=deny tool=get_ticket = %s", q)
+	}
+}
+
+func readOutbox(t *testing.T, ws demo.Workspace) []string {
+	b, err := os.ReadFile(filepath.Join(ws.Root, "outbox.jsonl"))
+	if err != nil {
+		return nil
+	}
+	return strings.Split(strings.TrimSpace(string(b)), "\n")
+}
+
+// TestExamplePolicyStopsArgumentAttacks uses the argument constraints of
+// examples/demo.yaml: path escapes through symlinks and encodings, command
+// injection into fetch_logs and SSRF to a canary on loopback in every
+// spelling are denied before the server sees them.
+func TestExamplePolicyStopsArgumentAttacks(t *testing.T) {
+	ws := demoWorkspace(t)
+	addr, hits := canary(t)
+	_, port, _ := net.SplitHostPort(addr)
+	cfg := "version: 1\nservers:\n" + demoServer(t, ws) + policyBase + fmt.Sprintf(`  arguments:
+    tools:
+      - match: demo/read_file
+        arguments:
+          path: {path_root: [%q]}
+      - match: demo/fetch_logs
+        arguments:
+          service: {command: [nginx, sshd, cron]}
+      - match: demo/fetch_url
+        arguments:
+          url: {url: {schemes: [https, http]}}
+`, ws.Data)
+	p := startGateway(t, cfg)
+	p.waitHealthy(t)
+	cs := goClient(t, p.addr, "2025-11-25")
+
+	if text, isErr := callText(t, cs, "demo__read_file", map[string]any{"path": "README.txt"}); isErr && strings.Contains(text, "mcpwarden") {
+		t.Fatalf("an honest read_file was denied: %s", text)
+	}
+	for _, path := range []string{"../home/.ssh/id_rsa", "shared/.ssh/id_rsa", "..%2fhome%2f.ssh%2fid_rsa", "..%252fhome%252f.ssh%252fid_rsa",
+		"%c0%ae%c0%ae/home/.ssh/id_rsa", `..\home\.ssh\id_rsa`, ws.SSHKey, "~/.ssh/id_rsa", "file://" + ws.SSHKey} {
+		reason := denied(t, cs, "demo__read_file", map[string]any{"path": path}, "args.path_root")
+		if !strings.Contains(reason, `argument "path"`) {
+			t.Errorf("the denial of %q does not name the argument: %s", path, reason)
+		}
+	}
+
+	if text, isErr := callText(t, cs, "demo__fetch_logs", map[string]any{"service": "nginx"}); isErr {
+		t.Fatalf("fetch_logs nginx = %s", text)
+	}
+	for _, svc := range []string{"nginx; cat /etc/passwd", "nginx$(cat .env >&2)", "nginx`id`", "nginx | cat home/.ssh/id_rsa"} {
+		denied(t, cs, "demo__fetch_logs", map[string]any{"service": svc}, "args.command")
+	}
+
+	for _, host := range []string{"127.0.0.1", "2130706433", "0x7f000001", "017700000001", "127.1", "0x7f.0.0.1", "[::ffff:127.0.0.1]", "[::1]", "localhost", "127.0.0.1.nip.io"} {
+		denied(t, cs, "demo__fetch_url", map[string]any{"url": "http://" + host + ":" + port + "/"}, "args.url")
+	}
+	denied(t, cs, "demo__fetch_url", map[string]any{"url": "http://169.254.169.254/latest/meta-data/"}, "args.url")
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the canary was reached %d times", n)
+	}
+	if q := auditQuery(t, p, "decision=deny", "tool=fetch_url"); strings.Count(q, "args.url") < 10 {
+		t.Errorf("audit query shows %d args.url denials, want every one:\n%s", strings.Count(q, "args.url"), q)
+	}
+}
+
+// TestSSRFThroughRedirect lets an internal redirector through the
+// argument check (its address is allowed) and shows the second line: the
+// sandbox's egress proxy checks the redirect to the canary and refuses it.
+func TestSSRFThroughRedirect(t *testing.T) {
+	ws := demoWorkspace(t)
+	addr, hits := canary(t)
+	rl, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skipf("no 127.0.0.2 on this machine: %v", err)
+	}
+	redir := &http.Server{Handler: http.RedirectHandler("http://"+addr+"/secret", http.StatusFound)}
+	go redir.Serve(rl)
+	t.Cleanup(func() { redir.Close() })
+	_, rport, _ := net.SplitHostPort(rl.Addr().String())
+	cfg := "version: 1\nservers:\n" + demoServer(t, ws, "network: egress", fmt.Sprintf("egress: {allow: [\"127.0.0.2:%s\"]}", rport)) + policyBase + `  arguments:
+    tools:
+      - match: demo/fetch_url
+        arguments:
+          url: {url: {allow_addresses: [loopback]}}
+`
+	p := startGateway(t, cfg)
+	p.waitHealthy(t)
+	cs := goClient(t, p.addr, "2025-11-25")
+	// 2130706434 is 127.0.0.2: Go's HTTP client sends it through the
+	// sandbox's proxy (it bypasses proxies only for loopback literals).
+	text, _ := callText(t, cs, "demo__fetch_url", map[string]any{"url": "http://2130706434:" + rport + "/"})
+	t.Logf("fetch_url through the redirector = %q", text)
+	if strings.Contains(text, "CANARY-REACHED") || hits.Load() != 0 {
+		t.Fatalf("the redirect reached the canary: %s", text)
+	}
+	if !strings.Contains(text, "redirect") && !strings.Contains(text, "denied") {
+		t.Errorf("fetch_url = %q, want the proxy's refusal of the redirect", text)
+	}
+	if q := auditQuery(t, p, "decision=deny"); !strings.Contains(q, "egress") {
+		t.Errorf("the audit log has no egress denial:\n%s", q)
+	}
+}
