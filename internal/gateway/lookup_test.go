@@ -94,3 +94,35 @@ func TestCatalogAndTimeoutHooks(t *testing.T) {
 		t.Errorf("slow call with a per-call timeout = %q, want a timeout after 150ms", mcptest.Text(res))
 	}
 }
+
+// instructionsRewriter replaces the instructions of initialize and
+// server/discover results, as the tool-definition control does with
+// poisoned ones.
+type instructionsRewriter struct{}
+
+func (instructionsRewriter) Name() string { return "rewriter" }
+func (instructionsRewriter) Request(context.Context, *pipeline.Call) (pipeline.Verdict, error) {
+	return pipeline.Allow, nil
+}
+func (instructionsRewriter) Response(_ context.Context, c *pipeline.Call, res json.RawMessage) (json.RawMessage, pipeline.Verdict, error) {
+	if c.Method != "initialize" && c.Method != "server/discover" {
+		return res, pipeline.Allow, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(res, &m); err != nil {
+		return nil, pipeline.Verdict{}, err
+	}
+	m["instructions"] = "rewritten by " + c.Method
+	b, err := json.Marshal(m)
+	return b, pipeline.Allow, err
+}
+
+func TestInstructionsRewrittenForEveryRevision(t *testing.T) {
+	g := startGateway(t, pipeline.NewChain(instructionsRewriter{}), stdioServer("std"))
+	for _, rev := range []string{"2025-11-25", "2026-07-28"} {
+		cs := connectMemory(t, g, newAgent(), rev)
+		if got := cs.InitializeResult().Instructions; !strings.HasPrefix(got, "rewritten by ") {
+			t.Errorf("%s: instructions = %q, want the rewritten ones", rev, got)
+		}
+	}
+}

@@ -493,6 +493,8 @@ func remake(res mcp.Result, raw []byte) (mcp.Result, error) {
 		out = new(mcp.CompleteResult)
 	case *mcp.InitializeResult:
 		out = new(mcp.InitializeResult)
+	case *mcp.DiscoverResult:
+		out = new(mcp.DiscoverResult)
 	default:
 		return nil, fmt.Errorf("results of type %T cannot be rewritten", res)
 	}

@@ -35,8 +35,8 @@ import (
 	"mcpwarden/internal/capability"
 	"mcpwarden/internal/config"
 	"mcpwarden/internal/pipeline"
-	"mcpwarden/internal/toolmatch"
 	"mcpwarden/internal/tooldef"
+	"mcpwarden/internal/toolmatch"
 	"mcpwarden/internal/toxicflow"
 )
 

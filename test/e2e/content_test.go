@@ -312,3 +312,35 @@ func TestSSRFThroughRedirect(t *testing.T) {
 		t.Errorf("the audit log has no egress denial:\n%s", q)
 	}
 }
+
+// TestWrapDefaults runs `mcpwarden wrap` with no configuration at all in
+// front of the demo server: the same defaults apply (poisoned tools
+// withheld, secrets redacted, injected results blocked, definitions
+// pinned in the state directory).
+func TestWrapDefaults(t *testing.T) {
+	ws := demoWorkspace(t)
+	bin := testbin.Path(t)
+	state := t.TempDir()
+	cmd := exec.Command(bin, "wrap", "--name", "demo", "--rw", ws.Root, "--ro", filepath.Dir(bin), "--", bin, "demo-server", "--workspace", ws.Root)
+	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+state)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "wrap-e2e", Version: "1"}, nil).Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	names := toolNames(t, cs)
+	if names["add"] || names["word_count"] || !names["read_file"] {
+		t.Errorf("wrapped tools/list = %v, want the poisoned tools withheld", names)
+	}
+	denied(t, cs, "add", map[string]any{"a": 1, "b": 2}, "tools.poisoned")
+	if text, _ := callText(t, cs, "debug_info", map[string]any{}); strings.Contains(text, ws.Canary) {
+		t.Errorf("debug_info through wrap leaked a fake secret: %s", text)
+	}
+	denied(t, cs, "get_ticket", map[string]any{"id": "1337"}, "output.indirect_prompt_injection")
+	denied(t, cs, "read_file", map[string]any{"path": 7}, "args.schema")
+	if _, err := os.Stat(filepath.Join(state, "mcpwarden", "mcpwarden.lock")); err != nil {
+		t.Errorf("wrap pinned nothing in the state directory: %v", err)
+	}
+}
