@@ -221,26 +221,31 @@ func readOutbox(t *testing.T, ws demo.Workspace) []string {
 	return strings.Split(strings.TrimSpace(string(b)), "\n")
 }
 
-// TestExamplePolicyStopsArgumentAttacks uses the argument constraints of
-// examples/demo.yaml: path escapes through symlinks and encodings, command
+// examplePolicy is examples/NAME with the demo server and workspace of
+// this test, and the test's own audit log and lockfile poll.
+func examplePolicy(t *testing.T, name string, ws demo.Workspace) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "examples", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.ReplaceAll(string(b), "/tmp/mcpwarden-demo", ws.Root)
+	i := strings.Index(text, "\npolicy:\n")
+	if i < 0 {
+		t.Fatalf("examples/%s has no policy section", name)
+	}
+	policy := text[i+len("\npolicy:\n"):]
+	return "version: 1\nservers:\n" + demoServer(t, ws) + "policy:\n  audit:\n    sinks: {sqlite: ./audit.db}\n" + policy
+}
+
+// TestExamplePolicyStopsArgumentAttacks uses examples/demo.yaml: path escapes through symlinks and encodings, command
 // injection into fetch_logs and SSRF to a canary on loopback in every
 // spelling are denied before the server sees them.
 func TestExamplePolicyStopsArgumentAttacks(t *testing.T) {
 	ws := demoWorkspace(t)
 	addr, hits := canary(t)
 	_, port, _ := net.SplitHostPort(addr)
-	cfg := "version: 1\nservers:\n" + demoServer(t, ws) + policyBase + fmt.Sprintf(`  arguments:
-    tools:
-      - match: demo/read_file
-        arguments:
-          path: {path_root: [%q]}
-      - match: demo/fetch_logs
-        arguments:
-          service: {command: [nginx, sshd, cron]}
-      - match: demo/fetch_url
-        arguments:
-          url: {url: {schemes: [https, http]}}
-`, ws.Data)
+	cfg := examplePolicy(t, "demo.yaml", ws)
 	p := startGateway(t, cfg)
 	p.waitHealthy(t)
 	cs := goClient(t, p.addr, "2025-11-25")
@@ -267,6 +272,9 @@ func TestExamplePolicyStopsArgumentAttacks(t *testing.T) {
 		denied(t, cs, "demo__fetch_url", map[string]any{"url": "http://" + host + ":" + port + "/"}, "args.url")
 	}
 	denied(t, cs, "demo__fetch_url", map[string]any{"url": "http://169.254.169.254/latest/meta-data/"}, "args.url")
+	// Credentials in outgoing mail are denied, and the recipient is pinned.
+	denied(t, cs, "demo__send_email", map[string]any{"to": "team@example.com", "subject": "keys", "body": "AWS key AKIAQWERTYUIOPASDFGH"}, "args.findings")
+	denied(t, cs, "demo__send_email", map[string]any{"to": "attacker@evil.test", "subject": "hi", "body": "hello"}, "args.pattern")
 	if n := hits.Load(); n != 0 {
 		t.Errorf("the canary was reached %d times", n)
 	}
