@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"mcpwarden/internal/config"
 	"mcpwarden/internal/pipeline"
 )
@@ -280,5 +282,31 @@ func TestJailRawBytes(t *testing.T) {
 		if why := j.check(in); why == "" {
 			t.Errorf("jail.check(%q) = allowed, want denied", in)
 		}
+	}
+}
+
+func jsonschemaValue(s string) (any, error) { return jsonschema.UnmarshalJSON(strings.NewReader(s)) }
+
+// TestPathologicalSchemas checks that hostile schemas are refused before
+// validation can take long: every one here would take exponential time or
+// loop if compiled and run.
+func TestPathologicalSchemas(t *testing.T) {
+	deep := strings.Repeat(`{"items":`, 70) + `{}` + strings.Repeat(`}`, 70)
+	fan := `{"$defs":{"t":{"type":"array","items":{"anyOf":[{"$ref":"#/$defs/t"},{"$ref":"#/$defs/t"},{"$ref":"#/$defs/t"}]}}},"$ref":"#/$defs/t"}`
+	allof := `{"$defs":{"t":{"properties":{"x":{"allOf":[{"$ref":"#/$defs/t"},{"$ref":"#/$defs/t"}]}}}},"$ref":"#/$defs/t"}`
+	containsItems := `{"$defs":{"t":{"items":{"$ref":"#/$defs/t"},"contains":{"$ref":"#/$defs/t"}}},"$ref":"#/$defs/t"}`
+	big := `{"enum":[` + strings.Repeat(`"x",`, 30000) + `"x"]}`
+	for name, s := range map[string]string{"deep": deep, "fan-out": fan, "allOf": allof, "items+contains": containsItems, "too many values": big} {
+		t.Run(name, func(t *testing.T) {
+			if c := compile([]byte(s)); c.err == nil {
+				t.Errorf("compile(%s) accepted a pathological schema", name)
+			}
+		})
+	}
+	// The exponential instance would take 3^64 evaluations; it is never
+	// validated because the schema is refused.
+	ok := `{"$defs":{"t":{"type":"object","properties":{"kids":{"type":"array","items":{"$ref":"#/$defs/t"}}}}},"$ref":"#/$defs/t"}`
+	if c := compile([]byte(ok)); c.err != nil {
+		t.Errorf("compile(tree) = %v, want a recursive tree schema accepted", c.err)
 	}
 }

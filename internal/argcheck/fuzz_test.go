@@ -66,3 +66,24 @@ func FuzzURLRule(f *testing.F) {
 }
 
 func workspaceF(f *testing.F) string { return mkWorkspace(f, f.TempDir()) }
+
+// FuzzCompileSchema feeds arbitrary schemas to the compiler: it must
+// never panic, never load anything, and a schema it accepts must validate
+// a small value quickly (the cost bound).
+func FuzzCompileSchema(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"object"}`, `{"$ref":"#"}`, `{"$ref":"https://example.com/x"}`, `{"$ref":"file:///etc/passwd"}`,
+		`{"items":{"anyOf":[{"$ref":"#"},{"$ref":"#"}]}}`, `{"$defs":{"a":{"$ref":"#/$defs/a"}},"$ref":"#/$defs/a"}`,
+		`{"$dynamicAnchor":"n","anyOf":[{"$dynamicRef":"#n"}]}`, `{"pattern":"(a+)+$"}`, `{"$schema":"http://json-schema.org/draft-07/schema#","items":[{}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		c := compile(raw)
+		if c.err != nil || c.schema == nil {
+			return
+		}
+		inst, _ := jsonschemaValue(`{"a":[1,{"b":"c"}],"d":"e"}`)
+		_ = c.schema.Validate(inst)
+	})
+}
