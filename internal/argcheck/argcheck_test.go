@@ -12,19 +12,22 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"mcpwarden/internal/catalogtest"
 	"mcpwarden/internal/config"
 	"mcpwarden/internal/pipeline"
 )
 
-// catalog is a fixed [pipeline.Catalog] for tests.
-type catalog map[string]string // "server/tool" → definition JSON
+// catalog is a fixed catalog for tests: "server/tool" → definition JSON.
+type catalog map[string]string
 
-func (c catalog) Tool(server, name string) (json.RawMessage, bool) {
-	d, ok := c[server+"/"+name]
-	return json.RawMessage(d), ok
+func (c catalog) build() *catalogtest.Catalog {
+	cat := catalogtest.New("__")
+	for k, d := range c {
+		s, n, _ := strings.Cut(k, "/")
+		cat.SetTool(s, n, d)
+	}
+	return cat
 }
-func (c catalog) Resolve(string) (string, string, bool) { return "", "", false }
-func (c catalog) Owner(string) string                   { return "" }
 
 // resolver is a map-backed [Resolver].
 type resolver map[string][]string
@@ -217,10 +220,11 @@ func TestArguments(t *testing.T) {
 		{"secret to sink denied", "send_email", map[string]any{"to": "a@example.com", "body": "key AKIAIOSFODNN7EXAMPLQ secret"}, RuleFindings, `"body"`},
 		{"clean mail ok", "send_email", map[string]any{"to": "a@example.com", "body": "see you tomorrow"}, "", ""},
 	}
+	built := cat.build()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := call("demo", tt.tool, tt.args)
-			c.Catalog = cat
+			c.Catalog = built
 			v, err := ic.Request(context.Background(), c)
 			if err != nil {
 				t.Fatal(err)
@@ -247,7 +251,7 @@ func TestInvalidSchemaSkip(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := call("demo", "remote_ref", map[string]any{"x": 1})
-	c.Catalog = catalog{"demo/remote_ref": tool("remote_ref", `{"$ref":"https://schemas.example.com/x.json"}`)}
+	c.Catalog = catalog{"demo/remote_ref": tool("remote_ref", `{"$ref":"https://schemas.example.com/x.json"}`)}.build()
 	if v, _ := ic.Request(context.Background(), c); v.Deny {
 		t.Errorf("invalid_schema: skip denied %+v", v)
 	}

@@ -9,19 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"mcpwarden/internal/catalogtest"
 	"mcpwarden/internal/config"
 	"mcpwarden/internal/detect"
 	"mcpwarden/internal/pipeline"
 )
-
-// benchCatalog is the gateway's catalog for one server with one tool.
-type benchCatalog struct{ def json.RawMessage }
-
-func (c benchCatalog) Tool(server, name string) (json.RawMessage, bool) {
-	return c.def, server == "files" && name == "read_file"
-}
-func (benchCatalog) Resolve(string) (string, string, bool) { return "", "", false }
-func (benchCatalog) Owner(string) string                   { return "" }
 
 const benchTool = `{"name":"read_file","description":"Read a file from the project directory.","inputSchema":{"type":"object","properties":{"path":{"type":"string","description":"file path relative to the project"},"encoding":{"type":"string","enum":["utf-8","base64"]}},"required":["path"]},"annotations":{"readOnlyHint":true}}`
 
@@ -50,7 +42,8 @@ var smallResult = json.RawMessage(`{"content":[{"type":"text","text":"# Project\
 // runChain drives Request, Response and Finish of a small call, and
 // reports the 50th and 99th percentile of one call's time.
 func runChain(b *testing.B, ch *pipeline.Chain) {
-	cat := benchCatalog{json.RawMessage(benchTool)}
+	cat := catalogtest.New("__")
+	cat.SetTool("files", "read_file", benchTool)
 	ctx := context.Background()
 	one := func() {
 		c := smallCall(cat)
@@ -83,21 +76,26 @@ func runChain(b *testing.B, ch *pipeline.Chain) {
 // BenchmarkContentChain is the added latency of the content controls
 // (tools, arguments, flows, dlp, output) on a small tools/call.
 func BenchmarkContentChain(b *testing.B) {
-	cfg := benchConfig(b, "")
+	runChain(b, pipeline.NewChain(benchControls(b)...))
+}
+
+// benchControls builds the content controls for benchConfig; they are
+// closed when the benchmark ends.
+func benchControls(b *testing.B) []pipeline.Interceptor {
 	eng, err := detect.New(detect.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	ics, closers, err := contentControls(cfg, eng, nil)
+	ics, closers, err := contentControls(benchConfig(b, ""), eng, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer func() {
+	b.Cleanup(func() {
 		for _, c := range closers {
 			c()
 		}
-	}()
-	runChain(b, pipeline.NewChain(ics...))
+	})
+	return ics
 }
 
 // BenchmarkEveryControl is the whole chain controls.Build makes, with the
@@ -124,21 +122,7 @@ func BenchmarkEveryControl(b *testing.B) {
 // BenchmarkEachControl is the per-call cost of each content control
 // alone.
 func BenchmarkEachControl(b *testing.B) {
-	cfg := benchConfig(b, "")
-	eng, err := detect.New(detect.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ics, closers, err := contentControls(cfg, eng, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		for _, c := range closers {
-			c()
-		}
-	}()
-	for _, ic := range ics {
+	for _, ic := range benchControls(b) {
 		b.Run(ic.Name(), func(b *testing.B) {
 			runChain(b, pipeline.NewChain(ic))
 		})

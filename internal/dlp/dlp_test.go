@@ -6,20 +6,12 @@ import (
 	"strings"
 	"testing"
 
+	"mcpwarden/internal/catalogtest"
 	"mcpwarden/internal/config"
 	"mcpwarden/internal/pipeline"
 )
 
-type catalog map[string]string
-
-func (c catalog) Tool(server, name string) (json.RawMessage, bool) {
-	d, ok := c[name]
-	return json.RawMessage(d), ok
-}
-func (c catalog) Resolve(string) (string, string, bool) { return "", "", false }
-func (c catalog) Owner(string) string                   { return "" }
-
-var tools = catalog{
+var tools = map[string]string{
 	"send_email": `{"name":"send_email","description":"Send an email.","inputSchema":{"type":"object","properties":{"to":{"type":"string"},"body":{"type":"string"}}},"annotations":{"openWorldHint":true}}`,
 	"add":        `{"name":"add","description":"Adds two numbers.","inputSchema":{"type":"object","properties":{"note":{"type":"string"}}}}`,
 }
@@ -46,7 +38,11 @@ func TestSinkArguments(t *testing.T) {
 				t.Fatal(err)
 			}
 			p, _ := json.Marshal(map[string]any{"name": tt.tool, "arguments": tt.args})
-			c := &pipeline.Call{Method: "tools/call", Direction: pipeline.ToServer, Server: "demo", Name: tt.tool, Params: p, Catalog: tools}
+			cat := catalogtest.New("__")
+			for n, d := range tools {
+				cat.SetTool("demo", n, d)
+			}
+			c := &pipeline.Call{Method: "tools/call", Direction: pipeline.ToServer, Server: "demo", Name: tt.tool, Params: p, Catalog: cat}
 			v, err := ic.Request(context.Background(), c)
 			if err != nil {
 				t.Fatal(err)

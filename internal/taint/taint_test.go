@@ -6,24 +6,24 @@ import (
 	"strings"
 	"testing"
 
+	"mcpwarden/internal/catalogtest"
 	"mcpwarden/internal/config"
 	"mcpwarden/internal/pipeline"
 )
 
-type catalog map[string]string
-
-func (c catalog) Tool(server, name string) (json.RawMessage, bool) {
-	d, ok := c[name]
-	return json.RawMessage(d), ok
-}
-func (c catalog) Resolve(string) (string, string, bool) { return "", "", false }
-func (c catalog) Owner(string) string                   { return "" }
-
-var demoTools = catalog{
+var demoTools = catalogOf(map[string]string{
 	"get_ticket": `{"name":"get_ticket","description":"Read a support ticket, including the customer's message.","inputSchema":{"type":"object","properties":{"id":{"type":"string"}}},"annotations":{"readOnlyHint":true}}`,
 	"read_file":  `{"name":"read_file","description":"Read a file from the public data directory.","inputSchema":{"type":"object","properties":{"path":{"type":"string"}}},"annotations":{"readOnlyHint":true}}`,
 	"send_email": `{"name":"send_email","description":"Send an email on the user's behalf.","inputSchema":{"type":"object","properties":{"to":{"type":"string"},"body":{"type":"string"}}},"annotations":{"openWorldHint":true}}`,
 	"add":        `{"name":"add","description":"Adds two numbers.","inputSchema":{"type":"object","properties":{"a":{"type":"number"}}}}`,
+})
+
+func catalogOf(defs map[string]string) *catalogtest.Catalog {
+	c := catalogtest.New("__")
+	for n, d := range defs {
+		c.SetTool("demo", n, d)
+	}
+	return c
 }
 
 func run(t *testing.T, ic *Interceptor, session, caller, tool string) pipeline.Verdict {
