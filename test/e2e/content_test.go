@@ -352,3 +352,66 @@ func TestWrapDefaults(t *testing.T) {
 		t.Errorf("wrap pinned nothing in the state directory: %v", err)
 	}
 }
+
+// TestRugPullMidSession changes a tool while a client is connected: the
+// server replaces echo and announces list_changed, the gateway re-lists,
+// and the changed definition is withheld from the next list and its calls
+// denied, until `mcpwarden pin approve` accepts it; the running gateway
+// notices the approval by itself.
+func TestRugPullMidSession(t *testing.T) {
+	p := startGateway(t, "version: 1\nservers:\n"+testServer("go")+policyBase)
+	p.waitHealthy(t)
+	changed := make(chan struct{}, 8)
+	c := mcp.NewClient(&mcp.Implementation{Name: "go-e2e", Version: "1"}, &mcp.ClientOptions{
+		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) {
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: p.addr, MaxRetries: -1}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	if !toolNames(t, cs)["go__echo"] {
+		t.Fatal("echo is not listed")
+	}
+	if text, isErr := callText(t, cs, "go__echo", map[string]any{"text": "hi"}); isErr || text != "hi" {
+		t.Fatalf("echo = %q", text)
+	}
+	if _, isErr := callText(t, cs, "go__add_tool", map[string]any{"name": "echo"}); isErr {
+		t.Fatal("add_tool failed")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for toolNames(t, cs)["go__echo"] {
+		select {
+		case <-changed:
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the changed echo is still listed")
+		}
+	}
+	reason := denied(t, cs, "go__echo", map[string]any{"text": "hi"}, "pin.changed")
+	if !strings.Contains(reason, "description changed") {
+		t.Errorf("denial = %s, want the change named", reason)
+	}
+	out, err := exec.Command(testbin.Path(t), "pin", "approve", "go/echo", "--lockfile", filepath.Join(dirOf(p), "mcpwarden.lock")).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Added at runtime.") {
+		t.Fatalf("pin approve = %v\n%s", err, out)
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for !toolNames(t, cs)["go__echo"] {
+		if time.Now().After(deadline) {
+			t.Fatal("the approved echo is not listed again")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if text, isErr := callText(t, cs, "go__echo", map[string]any{}); isErr && strings.Contains(text, "mcpwarden denied") {
+		t.Errorf("the approved echo is still denied: %s", text)
+	}
+}
