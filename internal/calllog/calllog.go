@@ -25,6 +25,10 @@ type Options struct {
 	// redacting interceptor runs first.
 	Params        bool
 	MaxParamBytes int
+	// Redactor, when set, removes secrets from logged params and
+	// results (the gateway gives it the detection engine's secret
+	// detector).
+	Redactor interface{ Redact(string) string }
 }
 
 // Interceptor logs messages. It never denies.
@@ -33,6 +37,7 @@ type Interceptor struct {
 	quiet bool
 	args  bool
 	max   int
+	red   interface{ Redact(string) string }
 }
 
 // New returns a logging interceptor.
@@ -45,7 +50,7 @@ func New(opts Options) *Interceptor {
 	if max <= 0 {
 		max = 512
 	}
-	return &Interceptor{log: log.With("component", "calllog"), quiet: opts.Quiet, args: opts.Params, max: max}
+	return &Interceptor{log: log.With("component", "calllog"), quiet: opts.Quiet, args: opts.Params, max: max, red: opts.Redactor}
 }
 
 // Name implements [pipeline.Interceptor].
@@ -126,10 +131,16 @@ func (l *Interceptor) Notification(ctx context.Context, n *pipeline.Note) (pipel
 }
 
 func (l *Interceptor) clip(b []byte) string {
-	if len(b) <= l.max {
-		return string(b)
+	s := string(b)
+	if l.red != nil {
+		// Redact before cutting, so a secret across the cut is still
+		// recognized.
+		s = l.red.Redact(s)
 	}
-	return string(b[:l.max]) + "…"
+	if len(s) <= l.max {
+		return s
+	}
+	return s[:l.max] + "…"
 }
 
 var (

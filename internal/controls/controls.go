@@ -133,7 +133,7 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*Set, error) {
 	set.audit = alog
 	ics = append(ics, alog)
 
-	ics = append(ics, calllog.New(calllog.Options{Logger: log, Quiet: !*cfg.Policy.Log.Messages, Params: cfg.Policy.Log.Params}))
+	ics = append(ics, calllog.New(calllog.Options{Logger: log, Quiet: !*cfg.Policy.Log.Messages, Params: cfg.Policy.Log.Params, Redactor: secretRedactor{eng.Secrets()}}))
 
 	content, closers, err := contentControls(cfg, eng, log)
 	set.closers = append(set.closers, closers...)
