@@ -25,12 +25,13 @@ type upcall func(ctx context.Context, cs *mcp.ClientSession, responses mcp.Input
 // until the upstream call finishes, which may span several downstream
 // requests when the call needs input from a 2026-07-28 client.
 type flight struct {
-	id     uint64
-	g      *Gateway
-	b      *backend
-	method string
-	name   string
-	call   upcall
+	id      uint64
+	g       *Gateway
+	b       *backend
+	method  string
+	name    string
+	call    upcall
+	timeout time.Duration // per attempt: the server's call_timeout or the call's own
 
 	mu       sync.Mutex
 	ctx      context.Context // the downstream request currently attached
@@ -116,13 +117,17 @@ func (g *Gateway) forward(ctx context.Context, b *backend, method, name string, 
 func (g *Gateway) newFlight(ctx context.Context, b *backend, method, name string, ss *mcp.ServerSession, progress any, call upcall) *flight {
 	f := &flight{
 		g: g, b: b, method: method, name: name, call: call,
-		done:   make(chan flightResult, 1),
-		inputs: make(chan *exchange, 8),
+		timeout: b.cfg.CallTimeout.D(),
+		done:    make(chan flightResult, 1),
+		inputs:  make(chan *exchange, 8),
+	}
+	if c := callFrom(ctx); c != nil && c.Timeout > 0 {
+		f.timeout = c.Timeout // a per-tool limit set by the policy
 	}
 	// The upstream call may outlive this downstream request (a parked
 	// multi round-trip), so it gets its own context; cancellation of the
 	// downstream request is passed on explicitly in drive.
-	f.upCtx, f.cancel = context.WithTimeout(context.WithoutCancel(ctx), b.cfg.CallTimeout.D()+g.mrtrTO)
+	f.upCtx, f.cancel = context.WithTimeout(context.WithoutCancel(ctx), f.timeout+g.mrtrTO)
 	f.attach(ctx, ss, progress)
 	g.flights.add(f)
 	if progress != nil {
@@ -161,7 +166,7 @@ func (f *flight) start(responses mcp.InputResponseMap, state string) {
 }
 
 func (f *flight) invoke(responses mcp.InputResponseMap, state string) (mcp.Result, error) {
-	timeout := f.b.cfg.CallTimeout.D()
+	timeout := f.timeout
 	ctx, cancel := context.WithTimeout(f.upCtx, timeout)
 	defer cancel()
 	cs, err := f.b.session(ctx)

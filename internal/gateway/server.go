@@ -112,6 +112,7 @@ func (g *Gateway) downstreamMiddleware(next mcp.MethodHandler) mcp.MethodHandler
 			Direction: pipeline.ToServer,
 			Method:    method,
 			Start:     time.Now(),
+			Catalog:   lookup{g},
 		}
 		g.route(call, req.GetParams())
 		ctx = context.WithValue(ctx, callKey{}, call)

@@ -79,10 +79,40 @@ type Call struct {
 	Params json.RawMessage // the request params as JSON
 	Start  time.Time       // when the gateway received the request
 
+	// Catalog looks up what the gateway knows about the upstream servers:
+	// tool definitions and the owners of listed names. The gateway sets it
+	// on every request; it is nil in calls built by hand, which controls
+	// must handle (see [Catalog]).
+	Catalog Catalog
+
+	// Timeout, when positive, replaces the server's call_timeout for the
+	// upstream part of this request (tools/call, prompts/get,
+	// resources/read). Interceptors set it in Request; the last one wins.
+	Timeout time.Duration
+
 	// Meta carries per-call values that one interceptor hands to another
 	// (for example the decision an audit record should name). Keys are
 	// owned by the interceptor that writes them.
 	Meta map[string]any
+}
+
+// Catalog is the gateway's view of the upstream servers, for controls that
+// decide by a tool's definition (annotations, schema) or must attribute
+// the items of a list result to their server. Implementations are safe for
+// concurrent use. It is deliberately JSON-only so that controls need no
+// MCP SDK types.
+type Catalog interface {
+	// Tool returns the definition of tool name on server (name as the
+	// server knows it, without the gateway's prefix) as the server last
+	// listed it: the JSON of an MCP Tool object, to be treated as
+	// read-only. It reports false if the server lists no such tool.
+	Tool(server, name string) (json.RawMessage, bool)
+	// Resolve maps a tool or prompt name as the agent sees it (for
+	// example "github__create_issue") to its server and upstream name.
+	Resolve(name string) (server, upstream string, ok bool)
+	// Owner returns the server that listed a resource URI or resource
+	// template, or "" when no server did.
+	Owner(uri string) string
 }
 
 // Set stores a per-call value for later interceptors.
