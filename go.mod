@@ -17,6 +17,8 @@ require (
 	golang.org/x/term v0.48.0
 )
 
+require cel.dev/cel-go v0.33.2 // indirect
+
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect

@@ -92,7 +92,9 @@ func TestVerify(t *testing.T) {
 			return rs.Sign(t, hdr(rs, nil), claims(func(c map[string]any) { c["exp"] = now.Unix() - 31 }))
 		}, jwt.ErrExpired},
 		{"no exp", func() string { return rs.Sign(t, hdr(rs, nil), claims(func(c map[string]any) { delete(c, "exp") })) }, jwt.ErrMalformed},
-		{"exp a string", func() string { return rs.Sign(t, hdr(rs, nil), claims(func(c map[string]any) { c["exp"] = "tomorrow" })) }, jwt.ErrMalformed},
+		{"exp a string", func() string {
+			return rs.Sign(t, hdr(rs, nil), claims(func(c map[string]any) { c["exp"] = "tomorrow" }))
+		}, jwt.ErrMalformed},
 		{"not yet valid", func() string {
 			return rs.Sign(t, hdr(rs, nil), claims(func(c map[string]any) { c["nbf"] = now.Unix() + 60 }))
 		}, jwt.ErrNotYetValid},
@@ -138,8 +140,12 @@ func TestVerify(t *testing.T) {
 			parts[1] = b64(mustJSON(claims(func(c map[string]any) { c["sub"] = "root" })))
 			return strings.Join(parts, ".")
 		}, jwt.ErrSignature},
-		{"crit header", func() string { return rs.Sign(t, hdr(rs, func(h map[string]any) { h["crit"] = []string{"exp"} }), claims(nil)) }, jwt.ErrMalformed},
-		{"id token typ", func() string { return rs.Sign(t, hdr(rs, func(h map[string]any) { h["typ"] = "id_token+jwt" }), claims(nil)) }, jwt.ErrMalformed},
+		{"crit header", func() string {
+			return rs.Sign(t, hdr(rs, func(h map[string]any) { h["crit"] = []string{"exp"} }), claims(nil))
+		}, jwt.ErrMalformed},
+		{"id token typ", func() string {
+			return rs.Sign(t, hdr(rs, func(h map[string]any) { h["typ"] = "id_token+jwt" }), claims(nil))
+		}, jwt.ErrMalformed},
 		{"duplicate sub", func() string {
 			payload := []byte(`{"iss":"https://idp.example.com/","sub":"alice","aud":"` + aud + `","exp":` + itoa(now.Unix()+300) + `,"sub":"root"}`)
 			return rs.SignRaw(t, "RS256", mustJSON(hdr(rs, nil)), payload)

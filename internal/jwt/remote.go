@@ -71,8 +71,8 @@ type RemoteKeys struct {
 	log    *slog.Logger
 	now    func() time.Time
 
-	mu        sync.Mutex
-	url       string // resolved jwks_uri
+	mu       sync.Mutex
+	url      string // resolved jwks_uri
 	set      *KeySet
 	expires  time.Time // when set should be refetched
 	lastTry  time.Time // last fetch attempt, successful or not
