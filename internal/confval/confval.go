@@ -7,6 +7,7 @@ package confval
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -95,4 +96,48 @@ func (es Errors) Prefix(prefix string) Errors {
 		out[i] = &c
 	}
 	return out
+}
+
+// ByteSize is a size in bytes, written as a whole number of bytes or with
+// a unit: 512KiB, 4MiB, 1GiB (or kB, MB, GB for powers of 1000).
+type ByteSize int64
+
+// Int returns the size as an int64.
+func (b ByteSize) Int() int64 { return int64(b) }
+
+var sizeUnits = []struct {
+	suffix string
+	mult   int64
+}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"kB", 1e3}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (b *ByteSize) UnmarshalText(text []byte) error {
+	s := strings.TrimSpace(string(text))
+	mult := int64(1)
+	for _, u := range sizeUnits {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = strings.TrimSpace(n), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<40)/mult {
+		return fmt.Errorf("expected a size such as 65536, 64KiB or 4MiB, got %q", text)
+	}
+	*b = ByteSize(n * mult)
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (b ByteSize) MarshalText() ([]byte, error) { return []byte(b.String()), nil }
+
+func (b ByteSize) String() string {
+	for _, u := range sizeUnits[:3] {
+		if b != 0 && int64(b)%u.mult == 0 && int64(b) >= u.mult {
+			if int64(b)%(u.mult<<10) != 0 || u.suffix == "GiB" {
+				return strconv.FormatInt(int64(b)/u.mult, 10) + u.suffix
+			}
+		}
+	}
+	return strconv.FormatInt(int64(b), 10) + " bytes"
 }

@@ -49,3 +49,32 @@ func TestErrorsPrefix(t *testing.T) {
 		t.Error("Err() is wrong about emptiness")
 	}
 }
+
+func TestByteSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+		str  string
+	}{
+		{"65536", 65536, true, "64KiB"},
+		{"64KiB", 64 << 10, true, "64KiB"},
+		{"4MiB", 4 << 20, true, "4MiB"},
+		{"1 GiB", 1 << 30, true, "1GiB"},
+		{"2048MiB", 2 << 30, true, "2GiB"},
+		{"1MB", 1e6, true, "1000000 bytes"},
+		{"100", 100, true, "100 bytes"},
+		{"0", 0, true, "0 bytes"},
+		{"-1", 0, false, ""},
+		{"1.5MiB", 0, false, ""},
+		{"lots", 0, false, ""},
+		{"99999999999GiB", 0, false, ""},
+	}
+	for _, tt := range tests {
+		var b ByteSize
+		err := b.UnmarshalText([]byte(tt.in))
+		if (err == nil) != tt.ok || (tt.ok && (b.Int() != tt.want || b.String() != tt.str)) {
+			t.Errorf("UnmarshalText(%q) = %d (%s), %v; want %d (%s), ok %v", tt.in, b, b, err, tt.want, tt.str, tt.ok)
+		}
+	}
+}
