@@ -18,7 +18,10 @@ import (
 	"strings"
 	"time"
 
+	"mcpwarden/internal/access"
 	"mcpwarden/internal/audit"
+	"mcpwarden/internal/authn"
+	"mcpwarden/internal/limits"
 	"mcpwarden/internal/sandbox"
 	"mcpwarden/internal/secretref"
 )
@@ -122,6 +125,16 @@ type Policy struct {
 	// SQLite at the default path, fail closed, secrets redacted, unless
 	// set otherwise.
 	Audit audit.Config `yaml:"audit"`
+	// Auth authenticates callers of the HTTP listener with API keys and
+	// JWT bearer tokens (see package authn). Required when the gateway
+	// listens beyond loopback.
+	Auth authn.Config `yaml:"auth"`
+	// Access decides, rule by rule, who may use which tool, prompt and
+	// resource (see package access).
+	Access access.Config `yaml:"access"`
+	// Limits bounds request rates, argument and result sizes, and call
+	// times (see package limits).
+	Limits limits.Config `yaml:"limits"`
 }
 
 // LogPolicy configures the message-logging interceptor.
