@@ -111,6 +111,7 @@ func newRoot(stdio IO) *cobra.Command {
 		newDemoServerCmd(stdio),
 		newRunCmd(stdio), newSandboxCmd(stdio), newSandboxInitCmd(),
 		newAuditCmd(stdio),
+		newPolicyCmd(stdio),
 	)
 	markUsageErrors(root)
 	return root

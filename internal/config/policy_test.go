@@ -60,3 +60,23 @@ func TestExposure(t *testing.T) {
 		}
 	}
 }
+
+func TestPosition(t *testing.T) {
+	data := []byte("version: 1\npolicy:\n  access:\n    default: deny\n    rules:\n      - id: a\n        when: 'true'\n        decision: allow\n      - id: b\n        when: 'false'\n        decision: deny\n")
+	tests := []struct {
+		path      string
+		line, col int
+		ok        bool
+	}{
+		{"policy.access.rules[1]", 9, 9, true},
+		{"policy.access.rules[0].when", 7, 15, true},
+		{"policy.access.default", 4, 14, true},
+		{"policy.nothing", 0, 0, false},
+	}
+	for _, tt := range tests {
+		line, col, ok := Position(data, tt.path)
+		if line != tt.line || col != tt.col || ok != tt.ok {
+			t.Errorf("Position(%s) = %d:%d %v, want %d:%d %v", tt.path, line, col, ok, tt.line, tt.col, tt.ok)
+		}
+	}
+}

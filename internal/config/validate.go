@@ -166,7 +166,7 @@ func CheckExposure(listen string, auth *authn.Config) error {
 // section reports a policy section's validation errors at their nodes.
 func (p *parser) section(root *yaml.Node, prefix string, es confval.Errors) {
 	for _, e := range es.Prefix(prefix) {
-		n := nodeAt(root, e.Path)
+		n, _ := nodeAt(root, e.Path)
 		line, col := n.Line, n.Column
 		if e.Line > 0 && n.Kind == yaml.ScalarNode {
 			line, col = p.inside(n, e.Line, e.Column)
@@ -202,29 +202,30 @@ func (p *parser) inside(n *yaml.Node, line, col int) (int, int) {
 }
 
 // nodeAt finds the node at a key path such as
-// "policy.auth.api_keys[1].hash", or the deepest node on the way.
-func nodeAt(root *yaml.Node, path string) *yaml.Node {
-	n := root
+// "policy.auth.api_keys[1].hash". When the path does not exist it returns
+// the deepest node on the way, and exact is false.
+func nodeAt(root *yaml.Node, path string) (n *yaml.Node, exact bool) {
+	n = root
 	for _, seg := range strings.Split(path, ".") {
 		key, rest, _ := strings.Cut(seg, "[")
 		if key != "" {
 			next := valueNode(n, key)
 			if next == n {
-				return n
+				return n, false
 			}
 			n = next
 		}
 		for rest != "" {
 			num, after, _ := strings.Cut(rest, "]")
 			i, err := strconv.Atoi(num)
-			if err != nil || n.Kind != yaml.SequenceNode || i >= len(n.Content) {
-				return n
+			if err != nil || n.Kind != yaml.SequenceNode || i < 0 || i >= len(n.Content) {
+				return n, false
 			}
 			n = n.Content[i]
 			rest = strings.TrimPrefix(after, "[")
 		}
 	}
-	return n
+	return n, true
 }
 
 func checkOrigin(o string) error {
@@ -236,4 +237,19 @@ func checkOrigin(o string) error {
 		return fmt.Errorf("expected an origin such as https://app.example.com, got %q", o)
 	}
 	return nil
+}
+
+// Position returns the line and column of the value at a key path such as
+// "policy.access.rules[2]" in a configuration file's text, for tools that
+// point at parts of a valid file (`mcpwarden policy check`).
+func Position(data []byte, path string) (line, col int, ok bool) {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) != 1 {
+		return 0, 0, false
+	}
+	n, exact := nodeAt(doc.Content[0], path)
+	if !exact {
+		return 0, 0, false
+	}
+	return n.Line, n.Column, true
 }

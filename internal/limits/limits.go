@@ -295,6 +295,12 @@ func (ic *Interceptor) Response(_ context.Context, c *pipeline.Call, res json.Ra
 	return nil, pipeline.DenyVerdict(RuleResultSize, fmt.Sprintf("the result is %d bytes, more than the %d allowed for %s by %s; it was withheld", len(res), limit, subject(c), key)), nil
 }
 
+// ArgumentLimit returns the argument size limit of a tool (0 for none)
+// and the config key that sets it.
+func (ic *Interceptor) ArgumentLimit(server, name string) (int64, string) {
+	return ic.argumentLimit(server + "/" + name)
+}
+
 // Explain describes the limits that apply to a tool, for `mcpwarden
 // policy explain`.
 func (ic *Interceptor) Explain(server, name string) []string {
