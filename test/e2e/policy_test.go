@@ -55,7 +55,9 @@ func startUpstream(t *testing.T) *upstream {
 	s.AddTool(&mcp.Tool{Name: "delete_thing", Description: "Delete something.", InputSchema: obj},
 		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return text("deleted"), nil })
 	s.AddTool(&mcp.Tool{Name: "big", Description: "Return a large result.", InputSchema: obj, Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}},
-		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return text(strings.Repeat("b", 64<<10)), nil })
+		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return text(strings.Repeat("b", 64<<10)), nil
+		})
 	s.AddTool(&mcp.Tool{Name: "slow", Description: "Sleep.", InputSchema: obj, Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}},
 		func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			select {
