@@ -1,7 +1,6 @@
 package access
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,23 +55,28 @@ type Result struct {
 type activation struct {
 	in      *Input
 	caller  Caller
-	args    map[string]any
-	argsErr error
+	callerV ref.Val // caller, converted once for every rule
+	annV    ref.Val
+	adapter types.Adapter
+	args    ref.Val
 	decoded bool
 }
 
 var _ interpreter.Activation = (*activation)(nil)
 
-func newActivation(in *Input) *activation {
+func newActivation(in *Input, adapter types.Adapter) *activation {
 	id := in.Caller
-	return &activation{in: in, caller: Caller{Subject: id.Subject, Method: id.Method, Groups: id.Groups, Claims: id.Claims, Anonymous: id.Anonymous()}}
+	return &activation{in: in, adapter: adapter, caller: Caller{Subject: id.Subject, Method: id.Method, Groups: id.Groups, Claims: id.Claims, Anonymous: id.Anonymous()}}
 }
 
 func (a *activation) ResolveName(name string) (any, bool) {
 	in := a.in
 	switch name {
 	case "caller":
-		return &a.caller, true
+		if a.callerV == nil {
+			a.callerV = a.adapter.NativeToValue(&a.caller)
+		}
+		return a.callerV, true
 	case "server":
 		return in.Server, true
 	case "method":
@@ -90,14 +94,19 @@ func (a *activation) ResolveName(name string) (any, bool) {
 	case "args":
 		if !a.decoded {
 			a.decoded = true
-			a.args, a.argsErr = decodeArgs(in.Args)
-		}
-		if a.argsErr != nil {
-			return types.NewErr("the arguments are not a JSON object: %v", a.argsErr), true
+			m, err := decodeArgs(in.Args)
+			if err != nil {
+				a.args = types.NewErr("the arguments cannot be judged: %v", err)
+			} else {
+				a.args = a.adapter.NativeToValue(m)
+			}
 		}
 		return a.args, true
 	case "annotations":
-		return &a.in.Annotations, true
+		if a.annV == nil {
+			a.annV = a.adapter.NativeToValue(&a.in.Annotations)
+		}
+		return a.annV, true
 	}
 	return nil, false
 }
@@ -132,54 +141,11 @@ func decodeArgs(raw json.RawMessage) (map[string]any, error) {
 	return m, nil
 }
 
-// noDuplicateKeys reports the first object, at any depth, that repeats a
-// key.
-func noDuplicateKeys(raw json.RawMessage) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	var walk func() error
-	walk = func() error {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		switch tok {
-		case json.Delim('{'):
-			seen := make(map[string]bool)
-			for dec.More() {
-				k, err := dec.Token()
-				if err != nil {
-					return err
-				}
-				key, _ := k.(string)
-				if seen[key] {
-					return fmt.Errorf("the key %q appears twice in one object", key)
-				}
-				seen[key] = true
-				if err := walk(); err != nil {
-					return err
-				}
-			}
-			_, err = dec.Token()
-			return err
-		case json.Delim('['):
-			for dec.More() {
-				if err := walk(); err != nil {
-					return err
-				}
-			}
-			_, err = dec.Token()
-			return err
-		}
-		return nil
-	}
-	return walk()
-}
-
 // Decide evaluates the rules in order for a request; the first that
 // matches decides. A rule that cannot be evaluated denies, naming itself
 // (fail closed).
 func (p *Policy) Decide(in *Input) Result {
-	act := newActivation(in)
+	act := newActivation(in, p.env.CELTypeAdapter())
 	for _, r := range p.rules {
 		match, err := r.eval(act)
 		if err != nil {
@@ -252,7 +218,7 @@ type Unknowns struct {
 // and a tool every request to which is denied is hidden. A rule that
 // fails to evaluate hides the item (fail closed).
 func (p *Policy) Visible(in *Input, u Unknowns) (bool, Result) {
-	act := newActivation(in)
+	act := newActivation(in, p.env.CELTypeAdapter())
 	var pats []*cel.AttributePatternType
 	if u.Args {
 		pats = append(pats, cel.AttributePattern("args"))

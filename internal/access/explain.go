@@ -27,7 +27,7 @@ type Explanation struct {
 // rule did, for `mcpwarden policy explain`.
 func (p *Policy) Explain(in *Input) Explanation {
 	var ex Explanation
-	act := newActivation(in)
+	act := newActivation(in, p.env.CELTypeAdapter())
 	decided := false
 	for _, r := range p.rules {
 		st := Step{Index: r.index, ID: r.ID, Decision: r.Decision, When: r.When}
@@ -74,7 +74,7 @@ func (p *Policy) Lint() []Lint {
 	for _, v := range Variables {
 		pats = append(pats, cel.AttributePattern(v.Name))
 	}
-	vars, err := cel.PartialVars(newActivation(&Input{}), pats...)
+	vars, err := cel.PartialVars(newActivation(&Input{}, p.env.CELTypeAdapter()), pats...)
 	if err != nil {
 		return []Lint{{Index: -1, Msg: "lint could not run: " + err.Error()}}
 	}

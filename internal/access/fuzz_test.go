@@ -1,7 +1,9 @@
 package access
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"testing"
 )
 
@@ -61,4 +63,61 @@ func FuzzDecideArgs(f *testing.F) {
 			t.Fatalf("Decide(%q) = %+v", args, res)
 		}
 	})
+}
+
+// FuzzNoDuplicateKeys checks the byte scanner against a reference built
+// on encoding/json's tokenizer, for every valid JSON document.
+func FuzzNoDuplicateKeys(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":1,"a":2}`, `{"a":1,"\u0061":2}`, `[{"a":{"b":1,"b":2}}]`, `{"a":"}\"{","b":[1,{"a":1}]}`, `{"a\\"b":1,"a\"b":2}`, ` { "x" : [ ] , "y" : { } } `, `"str"`, `1e5`, `null`, `{"é":1,"\u00e9":2}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !json.Valid(b) {
+			return
+		}
+		got := noDuplicateKeys(b) == nil
+		want := referenceNoDuplicates(b) == nil
+		if got != want {
+			t.Fatalf("noDuplicateKeys(%q) ok = %v, reference says %v", b, got, want)
+		}
+	})
+}
+
+func referenceNoDuplicates(raw []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // numbers beyond float64 are valid JSON
+	var walk func() error
+	walk = func() error {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				k, _ := dec.Token()
+				key := k.(string)
+				if seen[key] {
+					return errors.New("dup")
+				}
+				seen[key] = true
+				if err := walk(); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token()
+			return err
+		case json.Delim('['):
+			for dec.More() {
+				if err := walk(); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token()
+			return err
+		}
+		return nil
+	}
+	return walk()
 }
