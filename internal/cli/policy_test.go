@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"flag"
+	"fmt"
+	"mcpwarden/internal/config"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,4 +134,48 @@ func TestExamplesValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPolicyDocExamples checks that the YAML in docs/policy.md is valid:
+// whole configurations and policy sections parse, and rule snippets
+// compile.
+func TestPolicyDocExamples(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/policy.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllSubmatch(doc, -1)
+	if len(blocks) < 6 {
+		t.Fatalf("found %d YAML blocks in docs/policy.md", len(blocks))
+	}
+	checked := 0
+	for i, m := range blocks {
+		y := string(m[1])
+		switch {
+		case strings.HasPrefix(y, "version: 1"):
+		case strings.HasPrefix(y, "policy:"):
+			y = "version: 1\n" + y
+		case strings.HasPrefix(y, "# ") || strings.HasPrefix(y, "- id:"):
+			y = "version: 1\npolicy:\n  access:\n    default: deny\n    rules:\n" + indent(y, "      ")
+		default:
+			continue
+		}
+		checked++
+		if _, err := config.Parse(fmt.Sprintf("docs/policy.md block %d", i), []byte(y)); err != nil {
+			t.Errorf("docs/policy.md YAML block %d is not valid:\n%v\n%s", i, err, y)
+		}
+	}
+	if checked < 7 {
+		t.Errorf("checked %d YAML blocks of docs/policy.md, want the reference sections, the rule examples and both setups", checked)
+	}
+}
+
+func indent(s, by string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = by + l
+		}
+	}
+	return strings.Join(lines, "\n") + "\n"
 }
