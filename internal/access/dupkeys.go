@@ -66,17 +66,8 @@ func (s *dupScanner) value(depth int) error {
 			if err := s.value(depth + 1); err != nil {
 				return err
 			}
-			s.ws()
-			if s.i >= len(s.b) {
-				return errDupSyntax
-			}
-			c := s.b[s.i]
-			s.i++
-			if c == ']' {
-				return nil
-			}
-			if c != ',' {
-				return errDupSyntax
+			if done, err := s.next(']'); done || err != nil {
+				return err
 			}
 		}
 	case '"':
@@ -133,19 +124,28 @@ func (s *dupScanner) object(depth int) error {
 		if err := s.value(depth + 1); err != nil {
 			return err
 		}
-		s.ws()
-		if s.i >= len(s.b) {
-			return errDupSyntax
-		}
-		c := s.b[s.i]
-		s.i++
-		if c == '}' {
-			return nil
-		}
-		if c != ',' {
-			return errDupSyntax
+		if done, err := s.next('}'); done || err != nil {
+			return err
 		}
 	}
+}
+
+// next reads the separator after a member: a comma (more to come) or
+// the closing bracket (done).
+func (s *dupScanner) next(closing byte) (done bool, err error) {
+	s.ws()
+	if s.i >= len(s.b) {
+		return false, errDupSyntax
+	}
+	c := s.b[s.i]
+	s.i++
+	switch c {
+	case closing:
+		return true, nil
+	case ',':
+		return false, nil
+	}
+	return false, errDupSyntax
 }
 
 // str scans a string and returns it with its quotes, and whether it

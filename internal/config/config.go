@@ -21,6 +21,7 @@ import (
 	"mcpwarden/internal/access"
 	"mcpwarden/internal/audit"
 	"mcpwarden/internal/authn"
+	"mcpwarden/internal/confval"
 	"mcpwarden/internal/limits"
 	"mcpwarden/internal/sandbox"
 	"mcpwarden/internal/secretref"
@@ -170,25 +171,9 @@ func (s *Server) EffectiveTransport() string {
 	return TransportStdio
 }
 
-// Duration is a time.Duration written as "30s" or "1m30s".
-type Duration time.Duration
-
-// D returns the value as a time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
-
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("expected a duration such as 30s or 2m, got %q", b)
-	}
-	if v < 0 {
-		return fmt.Errorf("expected a positive duration, got %q", b)
-	}
-	*d = Duration(v)
-	return nil
-}
+// Duration is a time.Duration written as "30s" or "1m30s"; the policy
+// sections share it.
+type Duration = confval.Duration
 
 // Default returns the configuration used when no file is given: no
 // servers, safe defaults everywhere.
