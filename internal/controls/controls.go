@@ -7,6 +7,26 @@
 // see every request, including denied ones; controls that decide who may
 // do what come before controls that inspect what is done; rewriting
 // controls come last on the way in and first on the way out.
+//
+// The chain, in request order:
+//
+//  1. audit: records the request before anything acts on it, and the
+//     decision (with every control's verdict) when the call ends.
+//  2. calllog: the operational log of messages.
+//  3. access: the identity-dependent decision (policy.access): who may
+//     use which tool, prompt or resource; allow, deny or ask a human. It
+//     runs before anything that spends effort on the request, so a caller
+//     learns nothing from, and consumes nothing of, what it may not use.
+//     On the way out it filters list results to what the caller may use.
+//  4. limits: rate limits, argument sizes, call timeouts (policy.limits).
+//     After access, so that denied requests do not consume a caller's
+//     rate budget; before the content controls, so that floods and
+//     oversized arguments are refused before they are inspected. On the
+//     way out it refuses oversized results first, before any later
+//     control inspects them.
+//
+// Content controls (argument validation, output sanitization, DLP, tool
+// pinning, toxic flows) come after limits.
 package controls
 
 import (
@@ -20,10 +40,12 @@ import (
 	"strings"
 	"time"
 
+	"mcpwarden/internal/access"
 	"mcpwarden/internal/audit"
 	"mcpwarden/internal/calllog"
 	"mcpwarden/internal/config"
 	"mcpwarden/internal/egress"
+	"mcpwarden/internal/limits"
 	"mcpwarden/internal/pipeline"
 )
 
@@ -110,6 +132,24 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*Set, error) {
 	ics = append(ics, alog)
 
 	ics = append(ics, calllog.New(calllog.Options{Logger: log, Quiet: !*cfg.Policy.Log.Messages, Params: cfg.Policy.Log.Params}))
+
+	// Who may do what, then how much of it.
+	if cfg.Policy.Access.Enabled() {
+		p, es := access.Compile(cfg.Policy.Access)
+		if len(es) > 0 {
+			set.Close()
+			return nil, fmt.Errorf("compiling policy.access: %w", es.Prefix("policy.access"))
+		}
+		ics = append(ics, access.New(access.Options{Policy: p, Logger: log}))
+	}
+	if cfg.Policy.Limits.Enabled() {
+		lim, err := limits.New(limits.Options{Config: cfg.Policy.Limits, Logger: log})
+		if err != nil {
+			set.Close()
+			return nil, err
+		}
+		ics = append(ics, lim)
+	}
 
 	set.Chain = pipeline.NewChain(ics...)
 	if set.Chain.Len() == 0 {
