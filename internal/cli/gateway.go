@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mcpwarden/internal/authn"
 	"mcpwarden/internal/config"
 	"mcpwarden/internal/controls"
 	"mcpwarden/internal/gateway"
@@ -20,10 +21,9 @@ import (
 
 func newGatewayCmd(stdio IO) *cobra.Command {
 	var (
-		cfgPath     string
-		listen      string
-		allowRemote bool
-		lf          logFlags
+		cfgPath string
+		listen  string
+		lf      logFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "gateway --config FILE",
@@ -33,6 +33,10 @@ http://127.0.0.1:8750/mcp) in front of every server in the configuration,
 with tools and prompts namespaced as SERVER__NAME. Both protocol revisions
 are served on the same URL; legacy HTTP+SSE clients use /mcp/sse.
 GET /healthz reports the state of every upstream server.
+
+Callers authenticate as policy.auth says: API keys or JWT bearer tokens,
+with OAuth Protected Resource Metadata at /.well-known/oauth-protected-resource.
+Listening beyond loopback requires policy.auth (see docs/policy.md).
 
 SIGTERM or SIGINT stops accepting new calls, waits for the ones in flight
 (gateway.drain_timeout), then exits.`,
@@ -56,27 +60,32 @@ SIGTERM or SIGINT stops accepting new calls, waits for the ones in flight
 				cfg.Gateway.Listen = listen
 			}
 			loopback := gateway.IsLoopbackListen(cfg.Gateway.Listen)
-			if !loopback && !allowRemote {
-				return usageError("refusing to listen on %s: it is reachable from other machines and callers are not authenticated; listen on 127.0.0.1 or pass --allow-remote", cfg.Gateway.Listen)
+			if err := config.CheckExposure(cfg.Gateway.Listen, &cfg.Policy.Auth); err != nil {
+				return usageError("refusing to listen: %v", err)
 			}
-			if !loopback {
-				log.Warn("listening beyond loopback: any host that can reach this address can use every configured server", "listen", cfg.Gateway.Listen)
+			authr, err := authn.New(authn.Options{Config: cfg.Policy.Auth, Path: cfg.Gateway.Path, Logger: log})
+			if err != nil {
+				return configError(err)
 			}
 			set, err := controls.Build(cmd.Context(), cfg, controls.Deps{Logger: log})
 			if err != nil {
 				return configError(err)
 			}
 			defer set.Close()
-			g, err := gateway.New(gateway.Options{Config: cfg, Chain: set.Chain, Logger: log, Version: version(), Launcher: newLauncher(log, set)})
+			opts := gateway.Options{Config: cfg, Chain: set.Chain, Logger: log, Version: version(), Launcher: newLauncher(log, set)}
+			if authr.Enabled() {
+				opts.Identify = authr.Identify
+				logAuth(cmd.Context(), authr, cfg, log)
+			}
+			g, err := gateway.New(opts)
 			if err != nil {
 				return configError(err)
 			}
-			return serveGateway(cmd.Context(), g, cfg, loopback, stdio, log)
+			return serveGateway(cmd.Context(), g, cfg, loopback, authr, stdio, log)
 		},
 	}
 	cmd.Flags().StringVarP(&cfgPath, "config", "c", "", "configuration file (YAML)")
 	cmd.Flags().StringVar(&listen, "listen", "", "listen address, overriding gateway.listen (default "+config.DefaultListen+")")
-	cmd.Flags().BoolVar(&allowRemote, "allow-remote", false, "allow listening on a non-loopback address")
 	lf.register(cmd)
 	return cmd
 }
@@ -88,14 +97,35 @@ func newLauncher(log *slog.Logger, set *controls.Set) upstream.Launcher {
 	return upstream.Sandboxed{Sandboxer: sandbox.New(sandbox.Options{Logger: log, OnEgress: set.Egress})}
 }
 
-func serveGateway(ctx context.Context, g *gateway.Gateway, cfg *config.Config, loopback bool, stdio IO, log *slog.Logger) error {
+// logAuth reports how callers authenticate, and fetches the issuer's keys
+// in the background so that a broken issuer shows in the log at once.
+func logAuth(ctx context.Context, a *authn.Authenticator, cfg *config.Config, log *slog.Logger) {
+	au := cfg.Policy.Auth
+	issuer := ""
+	if au.JWT != nil {
+		issuer = au.JWT.Issuer
+	}
+	log.Info("callers must authenticate", "api_keys", len(au.APIKeys), "jwt_issuer", issuer)
+	if au.JWT == nil {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+		defer cancel()
+		if err := a.Prefetch(ctx); err != nil {
+			log.Warn("the JWT issuer's signing keys could not be fetched; token callers get 503 until they can", "issuer", issuer, "err", err)
+		}
+	}()
+}
+
+func serveGateway(ctx context.Context, g *gateway.Gateway, cfg *config.Config, loopback bool, authr *authn.Authenticator, stdio IO, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", cfg.Gateway.Listen)
 	if err != nil {
 		return fmt.Errorf("listening: %w", err)
 	}
 	g.Start(ctx)
 	srv := &http.Server{
-		Handler:           g.Handler(gateway.HTTPOptions{Loopback: loopback}),
+		Handler:           authr.Handler(g.Handler(gateway.HTTPOptions{Loopback: loopback, Wrap: authr.Wrap})),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	served := make(chan error, 1)

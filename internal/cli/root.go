@@ -113,6 +113,7 @@ func newRoot(stdio IO) *cobra.Command {
 		newAuditCmd(stdio),
 		newInspectCmd(stdio),
 		newScanCmd(stdio), newPinCmd(stdio), newDemoCmd(stdio),
+		newPolicyCmd(stdio),
 	)
 	markUsageErrors(root)
 	return root

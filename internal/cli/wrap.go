@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mcpwarden/internal/authn"
 	"mcpwarden/internal/config"
 	"mcpwarden/internal/controls"
 	"mcpwarden/internal/gateway"
@@ -61,6 +62,9 @@ policy comes from --config when given, otherwise the safe defaults apply.`,
 				if len(cfg.Servers) > 0 {
 					log.Warn("wrap ignores the servers in the configuration and runs the command given after --", "config", cfgPath)
 				}
+				if cfg.Policy.Auth.Enabled() {
+					log.Info("wrap ignores policy.auth: its only caller is the local user, over stdio", "config", cfgPath)
+				}
 			}
 			if name == "" {
 				name = serverName(args[0], args[1:])
@@ -84,7 +88,9 @@ policy comes from --config when given, otherwise the safe defaults apply.`,
 				return configError(err)
 			}
 			defer set.Close()
-			g, err := gateway.New(gateway.Options{Config: cfg, Chain: set.Chain, Logger: log, Version: version(), Flat: true, Launcher: newLauncher(log, set)})
+			// The caller is whoever started the agent that started us.
+			identify := authn.IdentifyLocal(authn.LocalUser())
+			g, err := gateway.New(gateway.Options{Config: cfg, Chain: set.Chain, Logger: log, Version: version(), Flat: true, Launcher: newLauncher(log, set), Identify: identify})
 			if err != nil {
 				return configError(err)
 			}

@@ -18,7 +18,11 @@ import (
 	"strings"
 	"time"
 
+	"mcpwarden/internal/access"
 	"mcpwarden/internal/audit"
+	"mcpwarden/internal/authn"
+	"mcpwarden/internal/confval"
+	"mcpwarden/internal/limits"
 	"mcpwarden/internal/sandbox"
 	"mcpwarden/internal/secretref"
 )
@@ -119,6 +123,16 @@ type Policy struct {
 	// SQLite at the default path, fail closed, secrets redacted, unless
 	// set otherwise.
 	Audit audit.Config `yaml:"audit"`
+	// Auth authenticates callers of the HTTP listener with API keys and
+	// JWT bearer tokens (see package authn). Required when the gateway
+	// listens beyond loopback.
+	Auth authn.Config `yaml:"auth"`
+	// Access decides, rule by rule, who may use which tool, prompt and
+	// resource (see package access).
+	Access access.Config `yaml:"access"`
+	// Limits bounds request rates, argument and result sizes, and call
+	// times (see package limits).
+	Limits limits.Config `yaml:"limits"`
 
 	// The content controls (see content.go).
 	Arguments ArgumentsPolicy `yaml:"arguments"`
@@ -156,25 +170,9 @@ func (s *Server) EffectiveTransport() string {
 	return TransportStdio
 }
 
-// Duration is a time.Duration written as "30s" or "1m30s".
-type Duration time.Duration
-
-// D returns the value as a time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
-
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("expected a duration such as 30s or 2m, got %q", b)
-	}
-	if v < 0 {
-		return fmt.Errorf("expected a positive duration, got %q", b)
-	}
-	*d = Duration(v)
-	return nil
-}
+// Duration is a time.Duration written as "30s" or "1m30s"; the policy
+// sections share it.
+type Duration = confval.Duration
 
 // Default returns the configuration used when no file is given: no
 // servers, safe defaults everywhere.

@@ -27,8 +27,9 @@ func Parse(file string, data []byte) (*Config, error) {
 }
 
 type parser struct {
-	file string
-	errs Errors
+	file  string
+	errs  Errors
+	lines []string // the source, for positions inside multi-line values
 }
 
 func (p *parser) errorf(n *yaml.Node, path, format string, args ...any) {
@@ -53,6 +54,7 @@ func (p *parser) parse(data []byte) *Config {
 		p.errorf(nil, "", "the file is empty; a configuration needs at least \"version: %d\"", Version)
 		return nil
 	}
+	p.lines = strings.Split(string(data), "\n")
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {

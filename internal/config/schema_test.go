@@ -59,7 +59,7 @@ func TestSchemaAgreesWithParser(t *testing.T) {
 			t.Errorf("schema rejects valid %s: %v", f, err)
 		}
 	}
-	for _, name := range []string{"typo", "types", "noversion", "badversion", "transports", "content"} {
+	for _, name := range []string{"typo", "types", "noversion", "badversion", "transports", "policykeys", "content"} {
 		f := "testdata/errors/" + name + ".yaml"
 		if err := s.Validate(yamlToJSON(t, f)); err == nil {
 			t.Errorf("schema accepts invalid %s", f)

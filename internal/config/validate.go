@@ -6,9 +6,15 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"mcpwarden/internal/access"
+	"mcpwarden/internal/authn"
+	"mcpwarden/internal/confval"
+	"mcpwarden/internal/netclass"
 )
 
 // ProtocolVersions are the MCP revisions a server may be pinned to.
@@ -52,6 +58,14 @@ func (p *parser) validate(c *Config, root *yaml.Node) {
 
 	if err := c.Policy.Audit.Validate(); err != nil {
 		p.errorf(at("policy", "audit"), "policy.audit", "%v", err)
+	}
+	p.section(root, "policy.auth", c.Policy.Auth.Validate())
+	if _, es := access.Compile(c.Policy.Access); len(es) > 0 {
+		p.section(root, "policy.access", es)
+	}
+	p.section(root, "policy.limits", c.Policy.Limits.Validate())
+	if err := CheckExposure(g.Listen, &c.Policy.Auth); err != nil {
+		p.errorf(at("gateway", "listen"), "gateway.listen", "%v", err)
 	}
 
 	p.validateContent(c, root)
@@ -132,6 +146,85 @@ func (p *parser) validateServer(c *Config, s *Server, n *yaml.Node, seen map[str
 	}
 }
 
+// CheckExposure refuses a listener reachable from other machines without
+// authentication: anyone who can connect could use every configured
+// server with its credentials.
+func CheckExposure(listen string, auth *authn.Config) error {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil || host == "" || auth.Enabled() {
+		return nil // a malformed or empty address is reported on its own
+	}
+	if netclass.ClassifyHost(host) != netclass.Loopback {
+		return fmt.Errorf("%s is reachable from other machines, so callers must authenticate: configure policy.auth (api_keys or jwt, see docs/policy.md) or listen on %s", listen, DefaultListen)
+	}
+	return nil
+}
+
+// section reports a policy section's validation errors at their nodes.
+func (p *parser) section(root *yaml.Node, prefix string, es confval.Errors) {
+	for _, e := range es.Prefix(prefix) {
+		n, _ := nodeAt(root, e.Path)
+		line, col := n.Line, n.Column
+		if e.Line > 0 && n.Kind == yaml.ScalarNode {
+			line, col = p.inside(n, e.Line, e.Column)
+		}
+		p.errs = append(p.errs, &Error{File: p.file, Line: line, Column: col, Path: e.Path, Msg: e.Msg})
+	}
+}
+
+// inside locates a line and column given inside a scalar's value (a CEL
+// expression) in the file: exactly for one-line values and literal
+// blocks, at the value's start otherwise.
+func (p *parser) inside(n *yaml.Node, line, col int) (int, int) {
+	switch n.Style {
+	case yaml.LiteralStyle:
+		// The text starts on the line after "|", indented by as much as
+		// its first line.
+		l := n.Line + line
+		if n.Line < len(p.lines) && l-1 < len(p.lines) {
+			first := p.lines[n.Line]
+			indent := len(first) - len(strings.TrimLeft(first, " "))
+			return l, indent + col
+		}
+	case 0, yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
+		if line == 1 && !strings.Contains(n.Value, "\n") {
+			off := 0
+			if n.Style != 0 {
+				off = 1 // the opening quote
+			}
+			return n.Line, n.Column + off + col - 1
+		}
+	}
+	return n.Line, n.Column
+}
+
+// nodeAt finds the node at a key path such as
+// "policy.auth.api_keys[1].hash". When the path does not exist it returns
+// the deepest node on the way, and exact is false.
+func nodeAt(root *yaml.Node, path string) (n *yaml.Node, exact bool) {
+	n = root
+	for _, seg := range strings.Split(path, ".") {
+		key, rest, _ := strings.Cut(seg, "[")
+		if key != "" {
+			next := valueNode(n, key)
+			if next == n {
+				return n, false
+			}
+			n = next
+		}
+		for rest != "" {
+			num, after, _ := strings.Cut(rest, "]")
+			i, err := strconv.Atoi(num)
+			if err != nil || n.Kind != yaml.SequenceNode || i < 0 || i >= len(n.Content) {
+				return n, false
+			}
+			n = n.Content[i]
+			rest = strings.TrimPrefix(after, "[")
+		}
+	}
+	return n, true
+}
+
 func checkOrigin(o string) error {
 	if o == "*" || o == "null" {
 		return fmt.Errorf("%q would let any web page drive the gateway; list exact origins such as https://app.example.com", o)
@@ -141,4 +234,19 @@ func checkOrigin(o string) error {
 		return fmt.Errorf("expected an origin such as https://app.example.com, got %q", o)
 	}
 	return nil
+}
+
+// Position returns the line and column of the value at a key path such as
+// "policy.access.rules[2]" in a configuration file's text, for tools that
+// point at parts of a valid file (`mcpwarden policy check`).
+func Position(data []byte, path string) (line, col int, ok bool) {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) != 1 {
+		return 0, 0, false
+	}
+	n, exact := nodeAt(doc.Content[0], path)
+	if !exact {
+		return 0, 0, false
+	}
+	return n.Line, n.Column, true
 }

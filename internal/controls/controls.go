@@ -8,19 +8,35 @@
 // do what come before controls that inspect what is done; rewriting
 // controls come last on the way in and first on the way out.
 //
-// The content controls, in chain order (requests run front to back,
-// results back to front):
+// The chain, in request order:
 //
-//  1. tools (toolguard): calls of withheld tools and prompts (poisoned,
-//     changed since pinned, unpinned) are denied first, and on the way
-//     out lists lose withheld items, next to last;
-//  2. arguments (argcheck): inputSchema validation and per-argument
+//  1. audit: records the request before anything acts on it, and the
+//     decision (with every control's verdict) when the call ends.
+//  2. calllog: the operational log of messages.
+//  3. access: the identity-dependent decision (policy.access): who may
+//     use which tool, prompt or resource; allow, deny or ask a human. It
+//     runs before anything that spends effort on the request, so a caller
+//     learns nothing from, and consumes nothing of, what it may not use.
+//     On the way out it filters list results to what the caller may use.
+//  4. limits: rate limits, argument sizes, call timeouts (policy.limits).
+//     After access, so that denied requests do not consume a caller's
+//     rate budget; before the content controls, so that floods and
+//     oversized arguments are refused before they are inspected. On the
+//     way out it refuses oversized results first, before any later
+//     control inspects them.
+//
+//  5. the content controls, after limits (requests run front to back,
+//     results back to front):
+//     a. tools (toolguard): calls of withheld tools and prompts
+//     (poisoned, changed since pinned, unpinned) are denied first, and on
+//     the way out lists lose withheld items;
+//     b. arguments (argcheck): inputSchema validation and per-argument
 //     constraints, on the arguments as the agent sent them;
-//  3. flows (taint): toxic-flow checks, which may ask a human; on the way
-//     out it taints the session with what the agent actually got to see;
-//  4. dlp: credentials redacted from arguments to exfiltration sinks,
+//     c. flows (taint): toxic-flow checks, which may ask a human; on the
+//     way out it taints the session with what the agent actually saw;
+//     d. dlp: credentials redacted from arguments to exfiltration sinks,
 //     the last rewrite before the upstream;
-//  5. output (outguard): results, prompts and resources inspected,
+//     e. output (outguard): results, prompts and resources inspected,
 //     sanitized and redacted first on the way out, so every control
 //     before it (and the audit record) sees the result the agent gets.
 package controls
@@ -36,11 +52,13 @@ import (
 	"strings"
 	"time"
 
+	"mcpwarden/internal/access"
 	"mcpwarden/internal/audit"
 	"mcpwarden/internal/calllog"
 	"mcpwarden/internal/config"
 	"mcpwarden/internal/detect"
 	"mcpwarden/internal/egress"
+	"mcpwarden/internal/limits"
 	"mcpwarden/internal/pipeline"
 )
 
@@ -135,6 +153,25 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*Set, error) {
 
 	ics = append(ics, calllog.New(calllog.Options{Logger: log, Quiet: !*cfg.Policy.Log.Messages, Params: cfg.Policy.Log.Params, Redactor: secretRedactor{eng.Secrets()}}))
 
+	// Who may do what, then how much of it.
+	if cfg.Policy.Access.Enabled() {
+		p, es := access.Compile(cfg.Policy.Access)
+		if len(es) > 0 {
+			set.Close()
+			return nil, fmt.Errorf("compiling policy.access: %w", es.Prefix("policy.access"))
+		}
+		ics = append(ics, access.New(access.Options{Policy: p, Logger: log}))
+	}
+	if cfg.Policy.Limits.Enabled() {
+		lim, err := limits.New(limits.Options{Config: cfg.Policy.Limits, Logger: log})
+		if err != nil {
+			set.Close()
+			return nil, err
+		}
+		ics = append(ics, lim)
+	}
+
+	// What is sent and what comes back.
 	content, closers, err := contentControls(cfg, eng, log)
 	set.closers = append(set.closers, closers...)
 	if err != nil {

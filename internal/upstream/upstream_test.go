@@ -1,0 +1,123 @@
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"time"
+
+	"mcpwarden/internal/secretref"
+)
+
+func TestExpandSecrets(t *testing.T) {
+	secrets, err := secretref.ResolveAll(context.Background(), map[string]secretref.Ref{"TOKEN": {Env: "T"}}, secretref.Options{Lookup: func(k string) (string, bool) { return "s3cret", k == "T" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		in, want, err string
+	}{
+		{in: "Bearer ${secret:TOKEN}", want: "Bearer s3cret"},
+		{in: "plain", want: "plain"},
+		{in: "${secret:TOKEN}-${secret:TOKEN}", want: "s3cret-s3cret"},
+		{in: "${secret:NOPE}", err: "names no secret"},
+		{in: "${secret:TOKEN", err: "unterminated"},
+	}
+	for _, tt := range tests {
+		got, err := expandSecrets(tt.in, secrets)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("expandSecrets(%q) error = %v, want %q", tt.in, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("expandSecrets(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+// TestProgressCounting checks that progress notifications are counted on
+// the wire whatever the read boundaries, and nothing else is.
+func TestProgressCounting(t *testing.T) {
+	stream := strings.Join([]string{
+		`{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"a","progress":1}}`,
+		`{"jsonrpc":"2.0","id":3,"result":{"content":[{"type":"text","text":"notifications/progress is a word"}]}}`,
+		`data: {"method":"notifications/progress","params":{"progressToken":"b","progress":2},"jsonrpc":"2.0"}`,
+		`{"jsonrpc":"2.0","id":4,"method":"notifications/progress"}`,
+		`{"jsonrpc":"2.0","method":"notifications/message","params":{}}`,
+		`{"method":"notifications/progress","params":{"progressToken":"c"}}`,
+	}, "\n") + "\n"
+	for _, r := range []struct {
+		name string
+		r    io.Reader
+	}{
+		{"whole", strings.NewReader(stream)},
+		{"byte by byte", iotest.OneByteReader(strings.NewReader(stream))},
+		{"halves", iotest.HalfReader(strings.NewReader(stream))},
+	} {
+		p := newProgressCounter()
+		out, err := io.ReadAll(&countingReader{r: r.r, p: p})
+		if err != nil || !bytes.Equal(out, []byte(stream)) {
+			t.Fatalf("%s: the reader changed the stream (%v)", r.name, err)
+		}
+		if got := p.read.Load(); got != 3 {
+			t.Errorf("%s: counted %d progress notifications, want 3", r.name, got)
+		}
+	}
+}
+
+func TestSettle(t *testing.T) {
+	p := newProgressCounter()
+	p.read.Store(2)
+	done := make(chan struct{})
+	go func() { p.Settle(context.Background(), 5*time.Second); close(done) }()
+	p.Handled()
+	select {
+	case <-done:
+		t.Fatal("Settle returned before every notification was handled")
+	case <-time.After(20 * time.Millisecond):
+	}
+	p.Handled()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Settle did not return once every notification was handled")
+	}
+	// A notification that is never handled must not stall calls.
+	p.read.Add(1)
+	start := time.Now()
+	p.Settle(context.Background(), 30*time.Millisecond)
+	if time.Since(start) > 2*time.Second {
+		t.Error("Settle waited past its bound")
+	}
+}
+
+func FuzzCountingReader(f *testing.F) {
+	f.Add([]byte(`{"jsonrpc":"2.0","method":"notifications/progress","params":{}}` + "\n"))
+	f.Add([]byte("data: {\"method\":\"notifications/progress\"}\r\n\n"))
+	f.Add([]byte(strings.Repeat("x", 5000) + "notifications/progress\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := newProgressCounter()
+		out, err := io.ReadAll(&countingReader{r: iotest.HalfReader(bytes.NewReader(data)), p: p})
+		if err != nil || !bytes.Equal(out, data) {
+			t.Fatalf("the reader changed the stream")
+		}
+		if n := p.read.Load(); n > int64(bytes.Count(data, []byte("notifications/progress"))) {
+			t.Fatalf("counted %d, more than the occurrences", n)
+		}
+	})
+}
+
+func TestLookPathUsesServerPath(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := lookPath("definitely-not-a-command", []string{"PATH=" + dir}); err == nil || !strings.Contains(err.Error(), dir) {
+		t.Errorf("lookPath on the server's PATH = %v, want a not-found error naming that PATH", err)
+	}
+	if got, err := lookPath("sh", []string{"PATH=/usr/bin:/bin"}); err != nil || !strings.HasSuffix(got, "/sh") {
+		t.Errorf("lookPath(sh) = %q, %v", got, err)
+	}
+}
