@@ -24,21 +24,18 @@
 //     oversized arguments are refused before they are inspected. On the
 //     way out it refuses oversized results first, before any later
 //     control inspects them.
-//
-//  5. the content controls, after limits (requests run front to back,
-//     results back to front):
-//     a. tools (toolguard): calls of withheld tools and prompts
-//     (poisoned, changed since pinned, unpinned) are denied first, and on
-//     the way out lists lose withheld items;
-//     b. arguments (argcheck): inputSchema validation and per-argument
-//     constraints, on the arguments as the agent sent them;
-//     c. flows (taint): toxic-flow checks, which may ask a human; on the
-//     way out it taints the session with what the agent actually saw;
-//     d. dlp: credentials redacted from arguments to exfiltration sinks,
-//     the last rewrite before the upstream;
-//     e. output (outguard): results, prompts and resources inspected,
-//     sanitized and redacted first on the way out, so every control
-//     before it (and the audit record) sees the result the agent gets.
+//  5. the content controls, in this order: tools (toolguard) denies calls
+//     of withheld tools and prompts (poisoned, changed since pinned,
+//     unpinned) first, and on the way out lists lose withheld items;
+//     arguments (argcheck) validates the inputSchema and the per-argument
+//     constraints on the arguments as the agent sent them; flows (taint)
+//     checks toxic flows, which may ask a human, and on the way out
+//     taints the session with what the agent actually saw; dlp redacts
+//     credentials from arguments to exfiltration sinks, the last rewrite
+//     before the upstream; output (outguard) inspects, sanitizes and
+//     redacts results, prompts and resources first on the way out, so
+//     every control before it (and the audit record) sees the result the
+//     agent gets.
 package controls
 
 import (

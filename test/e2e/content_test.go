@@ -74,7 +74,7 @@ func canary(t *testing.T) (string, *atomic.Int64) {
 
 func dirOf(p *process) string { return p.cmd.Dir }
 
-func toolNames(t *testing.T, cs *mcp.ClientSession) map[string]bool {
+func toolSet(t *testing.T, cs *mcp.ClientSession) map[string]bool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -131,7 +131,7 @@ func TestDefaultsStopDemoAttacks(t *testing.T) {
 
 	// Tool poisoning: the poisoned tools are withheld, so are the
 	// poisoned server instructions, and calls to them are denied.
-	names := toolNames(t, cs)
+	names := toolSet(t, cs)
 	for _, hidden := range []string{"demo__add", "demo__word_count"} {
 		if names[hidden] {
 			t.Errorf("tools/list shows the poisoned %s", hidden)
@@ -338,7 +338,7 @@ func TestWrapDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cs.Close()
-	names := toolNames(t, cs)
+	names := toolSet(t, cs)
 	if names["add"] || names["word_count"] || !names["read_file"] {
 		t.Errorf("wrapped tools/list = %v, want the poisoned tools withheld", names)
 	}
@@ -377,7 +377,7 @@ func TestRugPullMidSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cs.Close()
-	if !toolNames(t, cs)["go__echo"] {
+	if !toolSet(t, cs)["go__echo"] {
 		t.Fatal("echo is not listed")
 	}
 	if text, isErr := callText(t, cs, "go__echo", map[string]any{"text": "hi"}); isErr || text != "hi" {
@@ -387,7 +387,7 @@ func TestRugPullMidSession(t *testing.T) {
 		t.Fatal("add_tool failed")
 	}
 	deadline := time.Now().Add(20 * time.Second)
-	for toolNames(t, cs)["go__echo"] {
+	for toolSet(t, cs)["go__echo"] {
 		select {
 		case <-changed:
 		case <-time.After(200 * time.Millisecond):
@@ -405,7 +405,7 @@ func TestRugPullMidSession(t *testing.T) {
 		t.Fatalf("pin approve = %v\n%s", err, out)
 	}
 	deadline = time.Now().Add(20 * time.Second)
-	for !toolNames(t, cs)["go__echo"] {
+	for !toolSet(t, cs)["go__echo"] {
 		if time.Now().After(deadline) {
 			t.Fatal("the approved echo is not listed again")
 		}
