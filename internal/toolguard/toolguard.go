@@ -37,6 +37,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -323,7 +324,7 @@ func (ic *Interceptor) Request(ctx context.Context, c *pipeline.Call) (pipeline.
 	if !ok {
 		return pipeline.Allow, nil // the gateway answers for unknown tools
 	}
-	st, err := ic.judge(kind, c.Server, c.Name, def)
+	st, err := ic.judge(kind, c.Server, c.Name, def, nil)
 	if err != nil {
 		return pipeline.Verdict{}, err
 	}
@@ -397,9 +398,17 @@ func describe(v detect.Verdict) string {
 	return fmt.Sprintf("score %.2f; %s", v.Score, strings.Join(parts, "; "))
 }
 
+// firstUse is a definition to pin on first use.
+type firstUse struct {
+	srv        *server
+	kind, name string
+	entry      pin.Entry
+}
+
 // judge decides whether a definition may be used, pinning it on first use
-// in tofu mode.
-func (ic *Interceptor) judge(kind, srvName, name string, def []byte) (status, error) {
+// in tofu mode: at once, or, when batch is not nil, by appending it there
+// for the caller to write with the rest of a list.
+func (ic *Interceptor) judge(kind, srvName, name string, def []byte, batch *[]firstUse) (status, error) {
 	srv, ok := ic.servers[srvName]
 	if !ok {
 		return status{}, nil
@@ -440,10 +449,12 @@ func (ic *Interceptor) judge(kind, srvName, name string, def []byte) (status, er
 				return ic.note(status{rule: RuleUnpinned, reason: fmt.Sprintf("%s is not in the lockfile, so it is withheld; %s", label, approve)}, label, d)
 			}
 		case pinned == nil:
-			if err := ic.pinFirstUse(srv, kind, name, d.entry); err != nil {
+			use := firstUse{srv, kind, name, d.entry}
+			if batch != nil {
+				*batch = append(*batch, use)
+			} else if err := ic.pinFirstUse([]firstUse{use}); err != nil {
 				return status{}, err
 			}
-			ic.log.Info("pinned on first use", "server", srvName, "kind", kind, "name", name, "sha256", d.entry.SHA256)
 		case pinned.SHA256 != d.entry.SHA256:
 			changes := diff(kind, name, *pinned, d.entry, srv)
 			if ic.block {
@@ -580,10 +591,13 @@ func signature(sl *pin.ServerLock) string {
 	return sl.Identity + "\n" + strings.Join(parts, "\n")
 }
 
-// pinFirstUse adds a definition to the lock and writes it. The file is
-// read again first, so that an approval written meanwhile is kept: only
-// entries the file lacks are added.
-func (ic *Interceptor) pinFirstUse(srv *server, kind, name string, e pin.Entry) error {
+// pinFirstUse adds definitions to the lock and writes it once. The file
+// is read again first, so that an approval written meanwhile is kept:
+// only entries the file lacks are added.
+func (ic *Interceptor) pinFirstUse(uses []firstUse) error {
+	if len(uses) == 0 {
+		return nil
+	}
 	ic.fileMu.Lock()
 	defer ic.fileMu.Unlock()
 	disk, err := pin.Read(ic.lockfile)
@@ -592,15 +606,22 @@ func (ic *Interceptor) pinFirstUse(srv *server, kind, name string, e pin.Entry) 
 	} else if err != nil {
 		return fmt.Errorf("pinning on first use: %w", err)
 	}
-	sl := disk.Servers[srv.id.Key]
-	if sl == nil {
-		sl = &pin.ServerLock{Key: srv.id.Key, Name: srv.name, Identity: srv.id.ID, Pinned: srv.id.Pinned,
-			Tools: map[string]pin.Entry{}, Prompts: map[string]pin.Entry{}, ResourceTemplates: map[string]pin.Entry{}}
-		disk.Servers[srv.id.Key] = sl
+	added := 0
+	for _, u := range uses {
+		sl := disk.Servers[u.srv.id.Key]
+		if sl == nil {
+			sl = &pin.ServerLock{Key: u.srv.id.Key, Name: u.srv.name, Identity: u.srv.id.ID, Pinned: u.srv.id.Pinned,
+				Tools: map[string]pin.Entry{}, Prompts: map[string]pin.Entry{}, ResourceTemplates: map[string]pin.Entry{}}
+			disk.Servers[u.srv.id.Key] = sl
+		}
+		if _, ok := item(sl, u.kind, u.name); !ok {
+			setItem(sl, u.kind, u.name, u.entry)
+			added++
+			ic.log.Info("pinned on first use", "server", u.srv.name, "kind", u.kind, "name", u.name, "sha256", u.entry.SHA256)
+		}
 	}
-	if _, ok := item(sl, kind, name); !ok {
-		setItem(sl, kind, name, e)
-		if err := os.MkdirAll(dirOf(ic.lockfile), 0o755); err != nil {
+	if added > 0 {
+		if err := os.MkdirAll(filepath.Dir(ic.lockfile), 0o755); err != nil {
 			return fmt.Errorf("pinning on first use: %w", err)
 		}
 		if err := pin.Write(ic.lockfile, disk); err != nil {
@@ -615,13 +636,6 @@ func (ic *Interceptor) pinFirstUse(srv *server, kind, name string, e pin.Entry) 
 	ic.lock, ic.stamp = disk, now
 	ic.mu.Unlock()
 	return nil
-}
-
-func dirOf(p string) string {
-	if i := strings.LastIndexByte(p, '/'); i > 0 {
-		return p[:i]
-	}
-	return "."
 }
 
 // diff summarizes how a definition changed, for reasons and logs.
@@ -674,6 +688,7 @@ func (ic *Interceptor) filterList(c *pipeline.Call, res json.RawMessage, field, 
 	}
 	kept := items[:0:0]
 	var withheld []string
+	var batch []firstUse
 	changed := false
 	for _, it := range items {
 		var head struct {
@@ -692,7 +707,7 @@ func (ic *Interceptor) filterList(c *pipeline.Call, res json.RawMessage, field, 
 			kept = append(kept, it)
 			continue
 		}
-		st, err := ic.judge(kind, srv, upstream, def)
+		st, err := ic.judge(kind, srv, upstream, def, &batch)
 		if err != nil {
 			return nil, pipeline.Verdict{}, err
 		}
@@ -710,6 +725,9 @@ func (ic *Interceptor) filterList(c *pipeline.Call, res json.RawMessage, field, 
 		default:
 			kept = append(kept, it)
 		}
+	}
+	if err := ic.pinFirstUse(batch); err != nil {
+		return nil, pipeline.Verdict{}, err
 	}
 	if !changed {
 		return res, pipeline.Allow, nil
@@ -806,7 +824,7 @@ func (ic *Interceptor) filterInstructions(c *pipeline.Call, res json.RawMessage)
 		if ins == "" || !strings.Contains(text, ins) {
 			continue
 		}
-		st, err := ic.judge(kindInstructions, n, "instructions", []byte(ins))
+		st, err := ic.judge(kindInstructions, n, "instructions", []byte(ins), nil)
 		if err != nil {
 			return nil, pipeline.Verdict{}, err
 		}
