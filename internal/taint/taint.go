@@ -13,9 +13,9 @@
 // A tool that both reads private data and sends it out counts as its own
 // reader.
 //
-// Sessions: a stateful (stdio or 2025-era HTTP) session is its MCP
-// session ID. Stateless 2026-07-28 requests have no session, so their
-// taint is kept per caller (the authenticated subject; every anonymous
+// Sessions: a 2025-era session (stdio or HTTP) is its MCP session ID.
+// Requests of revision 2026-07-28 and later are stateless (the gateway
+// gives each its own session), so their taint is kept per caller (the authenticated subject; every anonymous
 // stateless caller shares one taint), which is stricter than a session,
 // never looser. Taint lasts for the session's life (idle sessions are
 // forgotten after a day; at most [MaxSessions] are kept, the least
@@ -184,10 +184,15 @@ func New(opts Options) (*Interceptor, error) {
 // Name implements [pipeline.Interceptor].
 func (*Interceptor) Name() string { return "flows" }
 
+// statelessRevision is the first MCP revision whose requests carry no
+// session: the gateway gives each its own, which would forget the taint
+// between calls.
+const statelessRevision = "2026-07-28"
+
 // key is what taint is kept under: the session, or the caller for
 // stateless requests.
 func key(c *pipeline.Call) string {
-	if c.Session != "" {
+	if c.Session != "" && (c.Revision == "" || c.Revision < statelessRevision) {
 		return "session:" + c.Session
 	}
 	return "caller:" + c.Caller.Subject

@@ -28,7 +28,11 @@ func catalogOf(defs map[string]string) *catalogtest.Catalog {
 
 func run(t *testing.T, ic *Interceptor, session, caller, tool string) pipeline.Verdict {
 	t.Helper()
-	c := &pipeline.Call{Method: "tools/call", Direction: pipeline.ToServer, Session: session, Caller: pipeline.Identity{Subject: caller}, Server: "demo", Name: tool, Catalog: demoTools}
+	rev := "2025-11-25"
+	if strings.HasPrefix(session, "stateless-") {
+		rev = "2026-07-28"
+	}
+	c := &pipeline.Call{Method: "tools/call", Direction: pipeline.ToServer, Session: session, Revision: rev, Caller: pipeline.Identity{Subject: caller}, Server: "demo", Name: tool, Catalog: demoTools}
 	v, err := ic.Request(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
@@ -89,13 +93,13 @@ func TestSessionsAreSeparate(t *testing.T) {
 	if v := run(t, ic, "b", "", "send_email"); v.Deny {
 		t.Errorf("another session was denied: %+v", v)
 	}
-	// Stateless requests are keyed by caller.
-	run(t, ic, "", "alice", "get_ticket")
-	run(t, ic, "", "alice", "read_file")
-	if v := run(t, ic, "", "bob", "send_email"); v.Deny {
+	// Stateless requests, each in its own session, are keyed by caller.
+	run(t, ic, "stateless-1", "alice", "get_ticket")
+	run(t, ic, "stateless-2", "alice", "read_file")
+	if v := run(t, ic, "stateless-3", "bob", "send_email"); v.Deny {
 		t.Errorf("another caller was denied: %+v", v)
 	}
-	if v := run(t, ic, "", "alice", "send_email"); !v.Deny {
+	if v := run(t, ic, "stateless-4", "alice", "send_email"); !v.Deny {
 		t.Errorf("stateless caller with both taints was allowed")
 	}
 }

@@ -199,6 +199,14 @@ func TestDefaultsStopDemoAttacks(t *testing.T) {
 		t.Error("send_email reached the server")
 	}
 
+	// Stateless 2026-07-28 requests have no session: their taint is kept
+	// per caller (here the anonymous one), so the trifecta is caught
+	// across requests all the same.
+	cs3 := goClient(t, p.addr, "2026-07-28")
+	callText(t, cs3, "demo__get_ticket", map[string]any{"id": "2"})
+	callText(t, cs3, "demo__read_file", map[string]any{"path": "notes.txt"})
+	denied(t, cs3, "demo__send_email", map[string]any{"to": "attacker@example.com", "subject": "x", "body": "y"}, "flows.lethal_trifecta")
+
 	all := auditQuery(t, p, "--format", "json")
 	for _, rule := range []string{"tools.poisoned", "output.indirect_prompt_injection", "pin.changed", "flows.lethal_trifecta", "secrets.redacted", "tools.withheld"} {
 		if !strings.Contains(all, rule) {
@@ -272,6 +280,13 @@ func TestExamplePolicyStopsArgumentAttacks(t *testing.T) {
 		denied(t, cs, "demo__fetch_url", map[string]any{"url": "http://" + host + ":" + port + "/"}, "args.url")
 	}
 	denied(t, cs, "demo__fetch_url", map[string]any{"url": "http://169.254.169.254/latest/meta-data/"}, "args.url")
+	// Authorization bypass: the access rules check what the server only
+	// promises.
+	denied(t, cs, "demo__get_user", map[string]any{"user_id": "1"}, "access.own-profile-only")
+	if text, isErr := callText(t, cs, "demo__get_user", map[string]any{"user_id": "2"}); isErr {
+		t.Errorf("get_user of one's own record = %s", text)
+	}
+	denied(t, cs, "demo__delete_user", map[string]any{"user_id": "3"}, "access.admins-delete-users")
 	// Credentials in outgoing mail are denied, and the recipient is pinned.
 	denied(t, cs, "demo__send_email", map[string]any{"to": "team@example.com", "subject": "keys", "body": "AWS key AKIAQWERTYUIOPASDFGH"}, "args.findings")
 	denied(t, cs, "demo__send_email", map[string]any{"to": "attacker@evil.test", "subject": "hi", "body": "hello"}, "args.pattern")
