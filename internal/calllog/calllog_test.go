@@ -27,6 +27,7 @@ func TestFinishLogs(t *testing.T) {
 		{name: "upstream error", err: errors.New("boom"), want: []string{"level=WARN", "outcome=error", "err=boom"}},
 		{name: "quiet ok", opts: Options{Quiet: true}, none: true},
 		{name: "params", opts: Options{Params: true, MaxParamBytes: 8}, want: []string{`params="{\"argume…"`}},
+		{name: "params redacted", opts: Options{Params: true, Redactor: replacer{"/x", "[REDACTED:path]"}}, want: []string{`[REDACTED:path]`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,3 +71,8 @@ func BenchmarkFinish(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// replacer is a Redactor that replaces one string.
+type replacer struct{ old, new string }
+
+func (r replacer) Redact(s string) string { return strings.ReplaceAll(s, r.old, r.new) }
