@@ -100,7 +100,11 @@ func (l *Interceptor) Finish(ctx context.Context, c *pipeline.Call, res json.Raw
 		attrs = append(attrs, slog.String("caller", c.Caller.Subject))
 	}
 	if v.Deny {
-		attrs = append(attrs, slog.String("rule", v.Rule), slog.String("reason", v.Reason))
+		reason := v.Reason
+		if l.red != nil {
+			reason = l.red.Redact(reason) // reasons may quote argument values
+		}
+		attrs = append(attrs, slog.String("rule", v.Rule), slog.String("reason", reason))
 	}
 	if err != nil && !v.Deny {
 		attrs = append(attrs, slog.String("err", err.Error()))
