@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ const benchTool = `{"name":"read_file","description":"Read a file from the proje
 func benchConfig(b *testing.B, audit string) *config.Config {
 	dir := b.TempDir()
 	os.MkdirAll(filepath.Join(dir, "project", "docs"), 0o755)
+	audit = strings.ReplaceAll(audit, "./", dir+"/") // the audit log resolves paths against the working directory
 	yaml := "version: 1\nservers:\n  files:\n    command: /bin/true\npolicy:\n" + audit + "  arguments:\n    tools:\n      - match: files/read_file\n        arguments:\n          path: {path_root: [./project]}\n"
 	f := filepath.Join(dir, "mcpwarden.yaml")
 	os.WriteFile(f, []byte(yaml), 0o644)
