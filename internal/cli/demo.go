@@ -32,8 +32,10 @@ type demoRun struct {
 	format string
 	mode   report.ColorMode
 	color  bool
-	// report is the scan act's report, for later acts.
+	// report and pins are the scan act's results, for later acts: the
+	// pins hold the server's first listing, before its rug pull.
 	report *report.Report
+	pins   []scan.Pinned
 }
 
 // demoAct is one act of the demo. Acts run in order against one demo
@@ -46,7 +48,7 @@ type demoAct struct {
 // demoActs lists the acts: the scan, and (once enforcement lands) the
 // same attacks stopped by the gateway.
 func demoActs() []demoAct {
-	return []demoAct{{name: "scan", run: demoScanAct}}
+	return []demoAct{{name: "scan", run: demoScanAct}, {name: "gateway", run: demoGatewayAct}}
 }
 
 func newDemoCmd(stdio IO) *cobra.Command {
@@ -54,13 +56,19 @@ func newDemoCmd(stdio IO) *cobra.Command {
 	var verbose bool
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Run the deliberately vulnerable demo server and scan it: all seven MCP vulnerability classes, with evidence",
+		Short: "Scan the deliberately vulnerable demo server, then attack it through the gateway: all seven MCP vulnerability classes found and stopped",
 		Long: `demo starts mcpwarden's deliberately vulnerable MCP server on a loopback port
 (in this process, with a throwaway workspace and fake secrets), scans it over
 Streamable HTTP as 'mcpwarden scan URL' would, prints the report and then one
 line of evidence for each of the seven classes: tool poisoning, command
 injection, SSRF, path traversal, secret exfiltration, indirect prompt injection
-and authorization bypass. It exits 1 if any class was not found.`,
+and authorization bypass.
+
+Then it puts the gateway in front of the same server, with the policy of
+examples/demo.yaml, and makes the attacks an agent would be tricked into:
+each one is stopped, with the rule and the reason the agent sees, and
+recorded in an audit log whose hash chain is verified at the end. It exits
+1 if any class was not found or any attack got through.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithCancel(cmd.Context())
@@ -116,7 +124,7 @@ func demoScanAct(ctx context.Context, d *demoRun) error {
 	if err != nil {
 		return err
 	}
-	d.report = res.Report
+	d.report, d.pins = res.Report, res.Pins
 	if err := writeReport(d.stdio.Out, "", res.Report, d.format, d.mode); err != nil {
 		return err
 	}

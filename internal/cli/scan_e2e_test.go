@@ -90,6 +90,37 @@ func TestDemoFindsSevenClasses(t *testing.T) {
 	if code != wantCode || (wantCode == 0 && !strings.Contains(out, "All seven classes found")) {
 		t.Errorf("mcpwarden demo = exit %d, summary:\n%s", code, out[max(0, len(out)-1500):])
 	}
+	// Then the gateway stops every one of the seven, naming the rule.
+	gw := out[strings.Index(out, "THE SAME SERVER BEHIND THE GATEWAY"):]
+	for _, c := range classes {
+		if !strings.Contains(gw, "✓ stopped   "+string(c)) {
+			t.Errorf("the gateway act shows no stopped %s attack", c)
+		}
+	}
+	for _, rule := range []string{"tools.poisoned", "pin.changed", "args.command", "args.url", "args.path_root", "args.findings", "output.indirect_prompt_injection", "access.own-profile-only"} {
+		if !strings.Contains(gw, "(rule "+rule+")") {
+			t.Errorf("the gateway act does not show rule %s", rule)
+		}
+	}
+	if strings.Contains(gw, "GOT THROUGH") || !strings.Contains(gw, "Every attack was stopped") || !strings.Contains(gw, "hash chain verifies") {
+		t.Errorf("gateway act:\n%s", gw)
+	}
+}
+
+// TestDemoPolicyMatchesExample keeps the policy `mcpwarden demo` runs the
+// same as examples/demo.yaml, which users run by hand.
+func TestDemoPolicyMatchesExample(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "examples", "demo.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	example := string(b)
+	example = example[strings.Index(example, "\npolicy:\n")+1:]
+	embedded := demo.Policy("/tmp/mcpwarden-demo")
+	embedded = embedded[strings.Index(embedded, "policy:\n"):]
+	if example != embedded {
+		t.Errorf("internal/demo/policy.yaml and the policy of examples/demo.yaml differ:\n--- example\n%s\n--- embedded\n%s", example, embedded)
+	}
 }
 
 func TestScanExitCodes(t *testing.T) {
