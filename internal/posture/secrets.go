@@ -2,10 +2,11 @@ package posture
 
 import (
 	"fmt"
-	"math"
 	"net/url"
 	"regexp"
 	"strings"
+
+	"mcpwarden/internal/secrets"
 )
 
 // secretName matches variable, header and flag names that hold secrets.
@@ -70,7 +71,7 @@ func classifySecret(name, value string) (secretVerdict, bool) {
 	if looksLikePath(v) || isNumberOrBool(v) {
 		return secretVerdict{}, false
 	}
-	ent := entropy(v)
+	ent := secrets.Entropy(v)
 	switch {
 	case named && len(v) >= 8 && ent >= 3.0:
 		return secretVerdict{what: fmt.Sprintf("the name %s says secret and the value is random-looking", name), confidence: 0.85}, true
@@ -105,22 +106,6 @@ func isNumberOrBool(v string) bool {
 		}
 	}
 	return true
-}
-
-func entropy(s string) float64 {
-	var counts [256]int
-	for i := 0; i < len(s); i++ {
-		counts[s[i]]++
-	}
-	var h float64
-	n := float64(len(s))
-	for _, c := range counts {
-		if c > 0 {
-			p := float64(c) / n
-			h -= p * math.Log2(p)
-		}
-	}
-	return h
 }
 
 func mixedCharset(s string) bool {

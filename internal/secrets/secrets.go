@@ -398,7 +398,7 @@ func (r *rule) accept(val string) bool {
 	if r.Digits && !strings.ContainsAny(val, "0123456789") {
 		return false
 	}
-	if r.Entropy > 0 && entropy(val) < r.Entropy {
+	if r.Entropy > 0 && Entropy(val) < r.Entropy {
 		return false
 	}
 	if r.ID == "generic-secret" || r.ID == "bearer-token" || r.ID == "connection-string" {
@@ -412,8 +412,9 @@ func (r *rule) accept(val string) bool {
 	return true
 }
 
-// entropy is the Shannon entropy of s in bits per byte.
-func entropy(s string) float64 {
+// Entropy is the Shannon entropy of s in bits per byte: random keys have
+// more than words do.
+func Entropy(s string) float64 {
 	if s == "" {
 		return 0
 	}
