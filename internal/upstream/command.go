@@ -12,13 +12,15 @@ import (
 )
 
 // commandTransport runs a stdio server, like go-sdk's CommandTransport,
-// but reads its stdout through a [countingReader]. Shutdown follows the
+// but reads its stdout through a [filterReader] (progress counting and the
+// [RawPath]'s responses) and shares stdin with the raw path. Shutdown follows the
 // spec: close stdin, wait, SIGTERM, wait, SIGKILL.
 type commandTransport struct {
 	cmd       *exec.Cmd
 	terminate time.Duration
 	progress  *ProgressCounter
 	maxLine   int
+	raw       *RawPath // set by Connect
 }
 
 func (t *commandTransport) Connect(ctx context.Context) (mcp.Connection, error) {
@@ -33,9 +35,11 @@ func (t *commandTransport) Connect(ctx context.Context) (mcp.Connection, error) 
 	if err := t.cmd.Start(); err != nil {
 		return nil, err
 	}
+	w := &lockedWriter{w: stdin}
+	t.raw = newRawPath(w)
 	io := &mcp.IOTransport{
-		Reader:        nopClose{&countingReader{r: stdout, p: t.progress}},
-		Writer:        &procStdin{cmd: t.cmd, stdin: stdin, terminate: t.terminate},
+		Reader:        nopClose{&filterReader{r: stdout, progress: t.progress, raw: t.raw}},
+		Writer:        &procStdin{cmd: t.cmd, stdin: stdin, w: w, terminate: t.terminate},
 		MaxLineLength: t.maxLine,
 	}
 	return io.Connect(ctx)
@@ -50,10 +54,11 @@ func (nopClose) Close() error { return nil }
 type procStdin struct {
 	cmd       *exec.Cmd
 	stdin     io.WriteCloser
+	w         *lockedWriter // stdin, shared with the raw path
 	terminate time.Duration
 }
 
-func (p *procStdin) Write(b []byte) (int, error) { return p.stdin.Write(b) }
+func (p *procStdin) Write(b []byte) (int, error) { return p.w.Write(b) }
 
 func (p *procStdin) Close() error {
 	if err := p.stdin.Close(); err != nil {

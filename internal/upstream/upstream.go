@@ -120,6 +120,9 @@ type Conn struct {
 	// SetCause labels the server's network connections with the call in
 	// flight; a no-op unless a [CausingLauncher] started the server.
 	SetCause func(cause string)
+	// Raw forwards requests as bytes beside the session (stdio servers
+	// only; nil otherwise).
+	Raw *RawPath
 	stderr   *stderrLog
 	cleanup  func()
 }
@@ -263,7 +266,8 @@ func dialStdio(ctx context.Context, client *mcp.Client, spec *Spec, opts Options
 	if td == 0 {
 		td = 2 * time.Second
 	}
-	cs, err := client.Connect(ctx, &commandTransport{cmd: cmd, terminate: td, progress: progress, maxLine: opts.MaxMessageBytes}, sopts)
+	ct := &commandTransport{cmd: cmd, terminate: td, progress: progress, maxLine: opts.MaxMessageBytes}
+	cs, err := client.Connect(ctx, ct, sopts)
 	if err != nil {
 		if cmd.Process != nil {
 			_ = cmd.Process.Kill()
@@ -277,7 +281,7 @@ func dialStdio(ctx context.Context, client *mcp.Client, spec *Spec, opts Options
 		}
 		return nil, fmt.Errorf("starting %s: %w", spec.Command, err)
 	}
-	return &Conn{Session: cs, Transport: Stdio, Progress: progress, SetCause: l.SetCause, stderr: stderr, cleanup: cleanup}, nil
+	return &Conn{Session: cs, Transport: Stdio, Progress: progress, SetCause: l.SetCause, Raw: ct.raw, stderr: stderr, cleanup: cleanup}, nil
 }
 
 func launch(ctx context.Context, launcher Launcher, spec *Spec, env []string) (*Launched, error) {

@@ -121,3 +121,44 @@ func TestLookPathUsesServerPath(t *testing.T) {
 		t.Errorf("lookPath(sh) = %q, %v", got, err)
 	}
 }
+
+// TestFilterReader checks the stdout filter: every line but the raw
+// path's responses passes, whole, whatever the read boundaries; raw
+// responses reach their caller.
+func TestFilterReader(t *testing.T) {
+	lines := []string{
+		`{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"a","progress":1}}`,
+		`{"jsonrpc":"2.0","id":"mcpw-raw-1","result":{"content":[]}}`,
+		`{"jsonrpc":"2.0","id":7,"result":{"text":"mcpw-raw-1 is just text here"}}`,
+		`{"jsonrpc":"2.0","id":"mcpw-raw-2","error":{"code":-32602,"message":"unknown tool"}}`,
+		`{"jsonrpc":"2.0","id":"mcpw-raw-9","method":"sampling/createMessage","params":{}}`,
+	}
+	stream := strings.Join(lines, "\n") + "\nlast line without newline"
+	want := lines[0] + "\n" + lines[2] + "\n" + lines[4] + "\nlast line without newline"
+	for _, mk := range []func(io.Reader) io.Reader{
+		func(r io.Reader) io.Reader { return r },
+		iotest.OneByteReader,
+		iotest.HalfReader,
+	} {
+		raw := newRawPath(&lockedWriter{w: io.Discard})
+		ch1, ch2 := make(chan RawResponse, 1), make(chan RawResponse, 1)
+		raw.pending["mcpw-raw-1"], raw.pending["mcpw-raw-2"] = ch1, ch2
+		p := newProgressCounter()
+		out, err := io.ReadAll(&filterReader{r: mk(strings.NewReader(stream)), progress: p, raw: raw})
+		if err != nil || string(out) != want {
+			t.Fatalf("filtered stream = %q, %v\nwant %q", out, err, want)
+		}
+		if r := <-ch1; string(r.Result) != `{"content":[]}` {
+			t.Errorf("raw response 1 = %+v", r)
+		}
+		if r := <-ch2; !strings.Contains(string(r.Error), "unknown tool") {
+			t.Errorf("raw response 2 = %+v", r)
+		}
+		if p.read.Load() != 1 {
+			t.Errorf("progress counted %d, want 1", p.read.Load())
+		}
+		if _, err := raw.Call(context.Background(), "tools/call", nil); err != ErrRawClosed {
+			t.Errorf("Call after the stream ended = %v, want ErrRawClosed", err)
+		}
+	}
+}

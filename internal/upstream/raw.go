@@ -1,0 +1,203 @@
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+	"sync/atomic"
+)
+
+// RawPath sends requests to a stdio server as bytes, beside the go-sdk
+// session on the same pipes, and takes their responses off the stream
+// before the session sees them. The gateway uses it to forward a
+// tools/call without decoding it into SDK types and encoding it again,
+// which is most of what a proxied call costs (see docs/benchmarks.md).
+//
+// Its request IDs are strings with a prefix the go-sdk never uses (it
+// numbers its own requests), so the two cannot collide. It is safe for
+// concurrent use.
+type RawPath struct {
+	w       *lockedWriter
+	next    atomic.Uint64
+	mu      sync.Mutex
+	pending map[string]chan RawResponse
+	closed  error
+}
+
+// RawResponse is a response taken off the stream.
+type RawResponse struct {
+	Result json.RawMessage // set on success
+	Error  json.RawMessage // the JSON-RPC error object, on failure
+}
+
+// ErrRawClosed reports that the server's output ended with requests still
+// waiting.
+var ErrRawClosed = errors.New("the server closed its output")
+
+const rawIDPrefix = "mcpw-raw-"
+
+func newRawPath(w *lockedWriter) *RawPath {
+	return &RawPath{w: w, pending: make(map[string]chan RawResponse)}
+}
+
+// Call sends method with params (raw JSON, without _meta the server would
+// need: revision 2025-era servers only) and waits for the response. On a
+// cancelled context it tells the server with notifications/cancelled.
+func (r *RawPath) Call(ctx context.Context, method string, params json.RawMessage) (RawResponse, error) {
+	id := rawIDPrefix + strconv.FormatUint(r.next.Add(1), 10)
+	ch := make(chan RawResponse, 1)
+	r.mu.Lock()
+	if r.closed != nil {
+		err := r.closed
+		r.mu.Unlock()
+		return RawResponse{}, err
+	}
+	r.pending[id] = ch
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		delete(r.pending, id)
+		r.mu.Unlock()
+	}()
+
+	msg, err := json.Marshal(struct {
+		JSONRPC string          `json:"jsonrpc"`
+		ID      string          `json:"id"`
+		Method  string          `json:"method"`
+		Params  json.RawMessage `json:"params,omitempty"`
+	}{"2.0", id, method, params})
+	if err != nil {
+		return RawResponse{}, fmt.Errorf("encoding %s: %w", method, err)
+	}
+	if err := r.w.writeLine(msg); err != nil {
+		return RawResponse{}, fmt.Errorf("writing to the server: %w", err)
+	}
+	select {
+	case resp, ok := <-ch:
+		if !ok {
+			return RawResponse{}, ErrRawClosed
+		}
+		return resp, nil
+	case <-ctx.Done():
+		cancel, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": "notifications/cancelled", "params": map[string]any{"requestId": id, "reason": "cancelled by the client"}})
+		_ = r.w.writeLine(cancel)
+		return RawResponse{}, ctx.Err()
+	}
+}
+
+// deliver takes a response line for one of the path's requests. It
+// reports false for every other line, which goes on to the SDK.
+func (r *RawPath) deliver(line []byte) bool {
+	if !bytes.Contains(line, []byte(rawIDPrefix)) {
+		return false
+	}
+	var m struct {
+		ID     string          `json:"id"`
+		Method string          `json:"method"`
+		Result json.RawMessage `json:"result"`
+		Error  json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(line, &m) != nil || m.Method != "" || len(m.ID) <= len(rawIDPrefix) || m.ID[:len(rawIDPrefix)] != rawIDPrefix {
+		return false
+	}
+	r.mu.Lock()
+	ch := r.pending[m.ID]
+	r.mu.Unlock()
+	if ch != nil {
+		ch <- RawResponse{Result: m.Result, Error: m.Error}
+	}
+	return true // ours, even if nobody waits any more (a late answer to a cancelled call)
+}
+
+// close fails every waiting request; later calls fail at once.
+func (r *RawPath) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed != nil {
+		return
+	}
+	r.closed = ErrRawClosed
+	for id, ch := range r.pending {
+		close(ch)
+		delete(r.pending, id)
+	}
+}
+
+// lockedWriter writes whole lines to the server's stdin, so the raw path's
+// lines and the SDK's never interleave.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+func (l *lockedWriter) writeLine(b []byte) error {
+	line := make([]byte, 0, len(b)+1)
+	line = append(append(line, b...), '\n')
+	_, err := l.Write(line)
+	return err
+}
+
+// filterReader reads the server's stdout line by line, counts progress
+// notifications, and passes every line on except the raw path's
+// responses. A line is passed on only once it is complete. Its buffers
+// are reused, so a steady stream allocates nothing.
+type filterReader struct {
+	r        io.Reader
+	progress *ProgressCounter
+	raw      *RawPath
+	buf      []byte // read, not yet split into lines
+	out      []byte // complete lines ready for the caller
+	off      int    // what of out the caller has taken
+	err      error
+}
+
+func (f *filterReader) Read(p []byte) (int, error) {
+	for f.off == len(f.out) {
+		f.out, f.off = f.out[:0], 0
+		if f.err != nil {
+			if len(f.buf) > 0 { // a last line without a newline
+				f.out = append(f.out, f.buf...)
+				f.buf = f.buf[:0]
+				break
+			}
+			f.raw.close()
+			return 0, f.err
+		}
+		if cap(f.buf)-len(f.buf) < 4096 {
+			grown := make([]byte, len(f.buf), max(2*cap(f.buf), 32<<10))
+			copy(grown, f.buf)
+			f.buf = grown
+		}
+		n, err := f.r.Read(f.buf[len(f.buf):cap(f.buf)])
+		f.buf = f.buf[:len(f.buf)+n]
+		f.err = err
+		rest := f.buf
+		for {
+			i := bytes.IndexByte(rest, '\n')
+			if i < 0 {
+				break
+			}
+			line := rest[:i+1]
+			f.progress.scanLine(line[:i])
+			if !f.raw.deliver(line[:i]) {
+				f.out = append(f.out, line...)
+			}
+			rest = rest[i+1:]
+		}
+		f.buf = f.buf[:copy(f.buf, rest)]
+	}
+	n := copy(p, f.out[f.off:])
+	f.off += n
+	return n, nil
+}
