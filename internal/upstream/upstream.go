@@ -122,9 +122,9 @@ type Conn struct {
 	SetCause func(cause string)
 	// Raw forwards requests as bytes beside the session (stdio servers
 	// only; nil otherwise).
-	Raw *RawPath
-	stderr   *stderrLog
-	cleanup  func()
+	Raw     *RawPath
+	stderr  *stderrLog
+	cleanup func()
 }
 
 // Close ends the session; for stdio servers it closes stdin, waits, and
