@@ -267,6 +267,13 @@ func joinCauses(m map[uint64]string) string {
 	return strings.Join(parts, "; ")
 }
 
+// current returns the live connection, or nil while the server is down.
+func (b *backend) current() *upstream.Conn {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.conn
+}
+
 // protocol is the revision negotiated with the server, "" while down.
 func (b *backend) protocol() string {
 	b.mu.Lock()

@@ -77,6 +77,9 @@ type Gateway struct {
 	sessions       sessionTable
 	subs           subscriptions
 
+	// fastCalls counts tools/calls served on the stdio fast path.
+	fastCalls atomic.Int64
+
 	// inflight counts downstream requests being handled, for draining.
 	inflight sync.WaitGroup
 	draining atomic.Bool

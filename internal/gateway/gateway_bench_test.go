@@ -83,12 +83,13 @@ func benchClient() *mcp.Client {
 	return mcp.NewClient(&mcp.Implementation{Name: "bench", Version: "1"}, nil)
 }
 
-// stdioDirect starts the test server as a subprocess and connects to it.
-func stdioDirect(b *testing.B) *mcp.ClientSession {
+// stdioDirect starts the test server as a subprocess and connects to it,
+// offering revision rev ("" for the newest).
+func stdioDirect(b *testing.B, rev string) *mcp.ClientSession {
 	path, env := mcptest.Command("bench")
 	cmd := exec.Command(path)
 	cmd.Env = append(os.Environ(), mcptest.EnvServe+"="+env[mcptest.EnvServe])
-	cs, err := benchClient().Connect(context.Background(), &mcp.CommandTransport{Command: cmd}, nil)
+	cs, err := benchClient().Connect(context.Background(), &mcp.CommandTransport{Command: cmd}, &mcp.ClientSessionOptions{ProtocolVersion: rev})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -112,15 +113,18 @@ func benchGateway(b *testing.B, chain *pipeline.Chain, servers ...config.Server)
 }
 
 // stdioGateway serves the gateway over real pipes, in front of the test
-// server as a stdio subprocess: what `mcpwarden wrap` does.
-func stdioGateway(b *testing.B, chain *pipeline.Chain) *mcp.ClientSession {
+// server as a stdio subprocess: what `mcpwarden wrap` does. rev pins the
+// upstream revision; with a 2025-era server, plain calls take the fast
+// path.
+func stdioGateway(b *testing.B, chain *pipeline.Chain, rev string) *mcp.ClientSession {
 	s := stdioServer("bench")
+	s.ProtocolVersion = rev
 	g := benchGateway(b, chain, s)
 	g.opts.Flat = false
 	inR, inW, _ := os.Pipe()
 	outR, outW, _ := os.Pipe()
 	go func() { _ = g.ServeStdio(context.Background(), inR, outW); outW.Close() }()
-	cs, err := benchClient().Connect(context.Background(), &mcp.IOTransport{Reader: outR, Writer: inW}, nil)
+	cs, err := benchClient().Connect(context.Background(), &mcp.IOTransport{Reader: outR, Writer: inW}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -160,19 +164,26 @@ func chains() map[string]*pipeline.Chain {
 	}
 }
 
+// The stdio cases use revision 2025-11-25 end to end (the fast path);
+// stdio26 has the server negotiate 2026-07-28, which takes the ordinary
+// path through both go-sdk sessions.
 func BenchmarkToolCall(b *testing.B) {
-	b.Run("stdio/direct", func(b *testing.B) { benchCalls(b, stdioDirect(b), "echo") })
+	b.Run("stdio/direct", func(b *testing.B) { benchCalls(b, stdioDirect(b, "2025-11-25"), "echo") })
+	b.Run("stdio26/direct", func(b *testing.B) { benchCalls(b, stdioDirect(b, ""), "echo") })
 	b.Run("http/direct", func(b *testing.B) { benchCalls(b, httpDirect(b), "echo") })
 	for name, ch := range chains() {
-		b.Run("stdio/gateway-"+name, func(b *testing.B) { benchCalls(b, stdioGateway(b, ch), "bench__echo") })
+		b.Run("stdio/gateway-"+name, func(b *testing.B) { benchCalls(b, stdioGateway(b, ch, "2025-11-25"), "bench__echo") })
+		b.Run("stdio26/gateway-"+name, func(b *testing.B) { benchCalls(b, stdioGateway(b, ch, ""), "bench__echo") })
 		b.Run("http/gateway-"+name, func(b *testing.B) { benchCalls(b, httpGateway(b, ch), "bench__echo") })
 	}
 }
 
 func BenchmarkThroughput(b *testing.B) {
-	b.Run("stdio/direct", func(b *testing.B) { benchParallel(b, stdioDirect(b), "echo") })
+	b.Run("stdio/direct", func(b *testing.B) { benchParallel(b, stdioDirect(b, "2025-11-25"), "echo") })
+	b.Run("stdio26/direct", func(b *testing.B) { benchParallel(b, stdioDirect(b, ""), "echo") })
 	b.Run("http/direct", func(b *testing.B) { benchParallel(b, httpDirect(b), "echo") })
 	ch := chains()["calllog"]
-	b.Run("stdio/gateway", func(b *testing.B) { benchParallel(b, stdioGateway(b, ch), "bench__echo") })
+	b.Run("stdio/gateway", func(b *testing.B) { benchParallel(b, stdioGateway(b, ch, "2025-11-25"), "bench__echo") })
+	b.Run("stdio26/gateway", func(b *testing.B) { benchParallel(b, stdioGateway(b, ch, ""), "bench__echo") })
 	b.Run("http/gateway", func(b *testing.B) { benchParallel(b, httpGateway(b, ch), "bench__echo") })
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -27,6 +28,9 @@ func (g *Gateway) ServeStdio(ctx context.Context, r io.Reader, w io.Writer) erro
 	ss, err := g.srv.Connect(ctx, t, nil)
 	if err != nil {
 		return fmt.Errorf("serving stdio: %w", err)
+	}
+	if t.conn != nil {
+		t.conn.fast.Store(newFastPath(ctx, g, ss, t.conn))
 	}
 	done := make(chan error, 1)
 	go func() { done <- ss.Wait() }()
@@ -48,6 +52,7 @@ type frameTransport struct {
 	w     io.Writer
 	limit int
 	log   *slog.Logger
+	conn  *frameConn // set by Connect
 }
 
 func (t *frameTransport) Connect(context.Context) (mcp.Connection, error) {
@@ -59,6 +64,7 @@ func (t *frameTransport) Connect(context.Context) (mcp.Connection, error) {
 		closed: make(chan struct{}),
 	}
 	go c.readLoop(bufio.NewReaderSize(t.r, 64<<10))
+	t.conn = c
 	return c, nil
 }
 
@@ -74,6 +80,8 @@ type frameConn struct {
 	frames    chan frame
 	closed    chan struct{}
 	closeOnce sync.Once
+
+	fast atomic.Pointer[fastPath] // set once the session exists
 }
 
 type frame struct {
@@ -159,6 +167,9 @@ func (c *frameConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 		}
 		msg, id, code, reason := decodeFrame(f, c.limit)
 		if msg != nil {
+			if fp := c.fast.Load(); fp != nil && fp.try(msg) {
+				continue
+			}
 			return msg, nil
 		}
 		c.log.Warn("rejected a malformed message from the client", "reason", reason)

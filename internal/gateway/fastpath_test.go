@@ -1,0 +1,95 @@
+package gateway
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"mcpwarden/internal/config"
+	"mcpwarden/internal/pipeline"
+)
+
+// TestFastPath drives a stdio client against a 2025-era stdio server, the
+// combination the fast path serves, and checks that plain calls take it
+// and behave as on the ordinary path: results, server-to-client requests
+// during the call, denials, timeouts, cancellation and a server crash.
+func TestFastPath(t *testing.T) {
+	s := stdioServer("std")
+	s.ProtocolVersion = "2025-11-25"
+	g := startGateway(t, pipeline.NewChain(denyTool{}), s)
+	p := newStdioPeer(t, g)
+	p.send(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"sampling":{}},"clientInfo":{"name":"raw","version":"1"}}}`)
+	p.recv()
+	p.send(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+
+	call := func(id int, name string, args string) map[string]any {
+		p.send(`{"jsonrpc":"2.0","id":` + itoa(id) + `,"method":"tools/call","params":{"name":"` + name + `","arguments":` + args + `}}`)
+		for {
+			m := p.recv()
+			if m["method"] == "sampling/createMessage" {
+				// The server asked this client, during the call.
+				p.send(`{"jsonrpc":"2.0","id":` + string(mustJSON(m["id"])) + `,"result":{"role":"assistant","model":"m","content":{"type":"text","text":"sampled"}}}`)
+				continue
+			}
+			if m["id"] == float64(id) {
+				return m
+			}
+		}
+	}
+	text := func(m map[string]any) string {
+		b, _ := json.Marshal(m["result"])
+		return string(b)
+	}
+
+	before := g.fastCalls.Load()
+	if m := call(10, "std__add", `{"a":2,"b":3}`); !strings.Contains(text(m), "denied") {
+		t.Errorf("denied add = %v", m)
+	}
+	if m := call(11, "std__echo", `{"text":"plain"}`); !strings.Contains(text(m), "rewritten") {
+		t.Errorf("echo (rewritten by the chain) = %v", m)
+	}
+	if m := call(12, "std__sample", `{"prompt":"hi"}`); !strings.Contains(text(m), "model said: sampled") {
+		t.Errorf("sampling during a fast-path call = %v", m)
+	}
+	if got := g.fastCalls.Load() - before; got != 3 {
+		t.Errorf("fast-path calls = %d, want 3", got)
+	}
+
+	// Cancellation: the client gets no answer; the next call works.
+	p.send(`{"jsonrpc":"2.0","id":20,"method":"tools/call","params":{"name":"std__slow","arguments":{"ms":10000}}}`)
+	time.Sleep(100 * time.Millisecond)
+	p.send(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":20}}`)
+	if m := call(21, "std__slow", `{"ms":1}`); !strings.Contains(text(m), "slept") {
+		t.Errorf("call after a cancellation = %v", m)
+	}
+
+	// A crash fails the call in flight with an error naming the server.
+	if m := call(30, "std__crash", `{}`); !strings.Contains(text(m), `upstream server \"std\"`) {
+		t.Errorf("crash = %v", m)
+	}
+	waitFor(t, func() bool { st := g.Statuses()[0]; return st.Up && st.Restarts > 0 }, "restart")
+	if m := call(31, "std__slow", `{"ms":1}`); !strings.Contains(text(m), "slept") {
+		t.Errorf("call after the restart = %v", m)
+	}
+}
+
+func itoa(i int) string { return strings.TrimSpace(string(mustJSON(i))) }
+
+// TestFastPathTimeout bounds a fast-path call the server never answers.
+func TestFastPathTimeout(t *testing.T) {
+	s := stdioServer("std")
+	s.ProtocolVersion = "2025-11-25"
+	s.CallTimeout = config.Duration(200 * time.Millisecond)
+	g := startGateway(t, nil, s)
+	p := newStdioPeer(t, g)
+	p.send(initLine)
+	p.recv()
+	p.send(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	p.send(`{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"std__slow","arguments":{"ms":5000}}}`)
+	m := p.recv()
+	b, _ := json.Marshal(m)
+	if !strings.Contains(string(b), "did not answer within 200ms") || g.fastCalls.Load() != 1 {
+		t.Errorf("slow fast-path call = %s (fast calls %d)", b, g.fastCalls.Load())
+	}
+}
