@@ -14,6 +14,7 @@ import (
 
 	"mcpwarden/internal/calllog"
 	"mcpwarden/internal/config"
+	"mcpwarden/internal/controls"
 	"mcpwarden/internal/mcptest"
 	"mcpwarden/internal/pipeline"
 )
@@ -119,8 +120,21 @@ func benchGateway(b *testing.B, chain *pipeline.Chain, servers ...config.Server)
 func stdioGateway(b *testing.B, chain *pipeline.Chain, rev string) *mcp.ClientSession {
 	s := stdioServer("bench")
 	s.ProtocolVersion = rev
-	g := benchGateway(b, chain, s)
-	g.opts.Flat = false
+	cfg := &config.Config{Version: 1, Servers: []config.Server{s}}
+	cfg.ApplyDefaults()
+	return stdioGatewayCfg(b, cfg, chain)
+}
+
+func stdioGatewayCfg(b *testing.B, cfg *config.Config, chain *pipeline.Chain) *mcp.ClientSession {
+	g, err := New(Options{Config: cfg, Chain: chain})
+	if err != nil {
+		b.Fatal(err)
+	}
+	g.Start(context.Background())
+	b.Cleanup(func() { g.Close() })
+	if err := g.WaitReady(context.Background()); err != nil {
+		b.Fatal(err)
+	}
 	inR, inW, _ := os.Pipe()
 	outR, outW, _ := os.Pipe()
 	go func() { _ = g.ServeStdio(context.Background(), inR, outW); outW.Close() }()
@@ -186,4 +200,36 @@ func BenchmarkThroughput(b *testing.B) {
 	b.Run("stdio/gateway", func(b *testing.B) { benchParallel(b, stdioGateway(b, ch, "2025-11-25"), "bench__echo") })
 	b.Run("stdio26/gateway", func(b *testing.B) { benchParallel(b, stdioGateway(b, ch, ""), "bench__echo") })
 	b.Run("http/gateway", func(b *testing.B) { benchParallel(b, httpGateway(b, ch), "bench__echo") })
+}
+
+// BenchmarkToolCallEveryControl is the echo call over stdio (the fast
+// path) with the default policy's whole chain: audit (SQLite, or JSONL),
+// logging, access, limits, tool pinning, argument checks, toxic flows,
+// DLP and output inspection. Compare with ToolCall/stdio/direct.
+//
+//	go test -run='^$' -bench=EveryControl -benchtime=4000x ./internal/gateway
+func BenchmarkToolCallEveryControl(b *testing.B) {
+	for _, sink := range []string{"sqlite", "jsonl"} {
+		b.Run("stdio/audit="+sink, func(b *testing.B) {
+			dir := b.TempDir()
+			s := stdioServer("bench")
+			s.ProtocolVersion = "2025-11-25"
+			audit := "sinks: {sqlite: " + dir + "/audit.db}"
+			if sink == "jsonl" {
+				audit = "sinks: {sqlite: off, jsonl: " + dir + "/audit.jsonl}"
+			}
+			cfg, err := config.Parse("bench.yaml", []byte("version: 1\npolicy:\n  audit: {"+audit+"}\n  log: {messages: false}\n  pinning: {lockfile: "+dir+"/mcpwarden.lock}\n"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			cfg.Servers = []config.Server{s}
+			cfg.ApplyDefaults()
+			set, err := controls.Build(context.Background(), cfg, controls.Deps{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { set.Close() })
+			benchCalls(b, stdioGatewayCfg(b, cfg, set.Chain), "bench__echo")
+		})
+	}
 }
