@@ -81,7 +81,7 @@ func demoGatewayAct(ctx context.Context, d *demoRun) error {
 	if err != nil {
 		return fmt.Errorf("the demo policy: %w", err)
 	}
-	set, err := controls.Build(ctx, cfg, controls.Deps{Logger: d.log})
+	set, err := controls.Build(ctx, cfg, controls.Deps{Logger: d.log, Version: version()})
 	if err != nil {
 		return err
 	}

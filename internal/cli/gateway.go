@@ -67,7 +67,7 @@ SIGTERM or SIGINT stops accepting new calls, waits for the ones in flight
 			if err != nil {
 				return configError(err)
 			}
-			set, err := controls.Build(cmd.Context(), cfg, controls.Deps{Logger: log})
+			set, err := controls.Build(cmd.Context(), cfg, controls.Deps{Logger: log, Version: version()})
 			if err != nil {
 				return configError(err)
 			}

@@ -83,7 +83,7 @@ policy comes from --config when given, otherwise the safe defaults apply.`,
 			}
 			cfg.Servers = []config.Server{srv}
 			cfg.ApplyDefaults()
-			set, err := controls.Build(cmd.Context(), cfg, controls.Deps{Logger: log})
+			set, err := controls.Build(cmd.Context(), cfg, controls.Deps{Logger: log, Version: version()})
 			if err != nil {
 				return configError(err)
 			}

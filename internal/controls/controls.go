@@ -49,7 +49,9 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"mcpwarden/internal/access"
+
 	"mcpwarden/internal/audit"
 	"mcpwarden/internal/calllog"
 	"mcpwarden/internal/config"
@@ -63,6 +65,8 @@ import (
 // usable.
 type Deps struct {
 	Logger *slog.Logger
+	// Version names mcpwarden in exported traces.
+	Version string
 }
 
 // Set is a built chain plus what must be closed when the gateway stops
@@ -140,7 +144,16 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*Set, error) {
 
 	// Audit first, so that it records every request, even those a later
 	// control denies.
-	alog, err := audit.New(ctx, audit.Options{Config: cfg.Policy.Audit, Logger: log, Redactor: secretRedactor{eng.Secrets()}})
+	var tp trace.TracerProvider
+	if cfg.Policy.Audit.Sinks.OTel {
+		sdk, err := newTracerProvider(ctx, deps.Version)
+		if err != nil {
+			return nil, err
+		}
+		set.closers = append(set.closers, func() error { return sdk.Shutdown(context.Background()) })
+		tp = sdk
+	}
+	alog, err := audit.New(ctx, audit.Options{Config: cfg.Policy.Audit, Logger: log, TracerProvider: tp, Redactor: secretRedactor{eng.Secrets()}})
 	if err != nil {
 		return nil, fmt.Errorf("opening the audit log: %w", err)
 	}

@@ -2,15 +2,18 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -249,5 +252,40 @@ func TestWrapBadInput(t *testing.T) {
 	fmt.Fprintln(stdin, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
 	if m := next(); m["result"] == nil {
 		t.Errorf("initialize after garbage = %v", m)
+	}
+}
+
+// TestGatewayExportsTraces turns on the audit log's OpenTelemetry sink and
+// checks that a call's span reaches an OTLP/HTTP receiver on loopback,
+// configured by the standard environment variables.
+func TestGatewayExportsTraces(t *testing.T) {
+	var mu sync.Mutex
+	var bodies [][]byte
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		if r.URL.Path == "/v1/traces" {
+			bodies = append(bodies, b)
+		}
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer rcv.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", rcv.URL)
+	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+	p := startGateway(t, "version: 1\nservers:\n"+testServer("go")+"policy:\n  audit:\n    sinks: {sqlite: ./audit.db, otel: true}\n")
+	p.waitHealthy(t)
+	cs := goClient(t, p.addr, "2025-11-25")
+	if text, _ := callText(t, cs, "go__echo", map[string]any{"text": "traced"}); text != "traced" {
+		t.Fatalf("echo = %q", text)
+	}
+	p.stop(t) // shutting down flushes the batch
+	mu.Lock()
+	defer mu.Unlock()
+	all := bytes.Join(bodies, nil)
+	for _, want := range []string{"mcpwarden", "tools/call", "echo"} {
+		if !bytes.Contains(all, []byte(want)) {
+			t.Errorf("the exported spans (%d requests) do not mention %q", len(bodies), want)
+		}
 	}
 }
