@@ -141,7 +141,7 @@ func (g *Gateway) approve(ctx context.Context, ss *mcp.ServerSession, c *pipelin
 		}
 		binding.expires = time.Now().Add(g.mrtrTO)
 		tok := g.approvalsAsked.put(binding)
-		return false, "input_required", withInputRequests(method, mcp.InputRequestMap{approvalKey: q}, tok), nil
+		return false, "asked", withInputRequests(method, mcp.InputRequestMap{approvalKey: q}, tok), nil
 	}
 	r, err := ss.Elicit(ctx, q)
 	if err != nil {

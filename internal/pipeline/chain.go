@@ -153,8 +153,27 @@ const MetaApproval = "pipeline.approval"
 type Approval struct {
 	Rules    []string
 	Approved bool
-	// How: "elicitation", "input_required", "unavailable" or "declined".
+	// How: "elicitation" or "input_required" (how the answer came),
+	// "asked" (the question went to the client, the answer comes with its
+	// retry), "unavailable" (the client cannot ask) or "declined" (the
+	// answer did not match the question).
 	How string
+}
+
+// AuditDecision gives the audit log the answer as one of its decisions
+// (it implements audit.Decider, which controls find in Call.Meta).
+func (a Approval) AuditDecision() (action, rule, reason string) {
+	rule = strings.Join(a.Rules, ",")
+	if a.Approved {
+		return "approve", rule, "approved by the user (asked with " + a.How + ")"
+	}
+	switch a.How {
+	case "unavailable":
+		return "deny", rule, "not approved: the client cannot ask the user"
+	case "asked":
+		return "approve", rule, "the user is being asked (input_required); the answer comes with the client's retry"
+	}
+	return "deny", rule, "the user did not approve it"
 }
 
 // Response runs every ResponseInterceptor in reverse order and returns the

@@ -421,6 +421,16 @@ func TestPolicyApproval(t *testing.T) {
 	if txt, isErr := callText(t, cs, "up__delete_thing", nil); !isErr || !strings.Contains(txt, "cannot ask") {
 		t.Errorf("delete from a client without elicitation = %q", txt)
 	}
+	// Every answer is in the audit log, with the rule that asked.
+	out, err := exec.Command(testbinPath(t), "audit", "query", "--db", e.auditDB, "--rule", "access.approve-deletes", "--format", "json").Output()
+	if err != nil {
+		t.Fatalf("audit query: %v", err)
+	}
+	for _, want := range []string{"approved by the user (asked with elicitation)", "approved by the user (asked with input_required)", "the user did not approve it", "the client cannot ask the user"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the audit log has no decision %q", want)
+		}
+	}
 }
 
 // TestPolicyLimits exceeds a rate limit, sends an oversized argument,
