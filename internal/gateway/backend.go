@@ -235,7 +235,7 @@ func (b *backend) session(ctx context.Context) (*mcp.ClientSession, error) {
 // network connections the server makes meanwhile (seen by the sandbox's
 // egress proxy) name it. With several calls in flight, all are named.
 // The returned func ends it.
-func (b *backend) beginCause(id uint64, cause string) func() {
+func (b *backend) beginCause(id uint64, cause func() string) func() {
 	b.mu.Lock()
 	conn := b.conn
 	if conn == nil || conn.SetCause == nil {
@@ -245,7 +245,7 @@ func (b *backend) beginCause(id uint64, cause string) func() {
 	if b.causes == nil {
 		b.causes = make(map[uint64]string)
 	}
-	b.causes[id] = cause
+	b.causes[id] = cause()
 	label := joinCauses(b.causes)
 	b.mu.Unlock()
 	conn.SetCause(label)
@@ -259,6 +259,12 @@ func (b *backend) beginCause(id uint64, cause string) func() {
 }
 
 func joinCauses(m map[uint64]string) string {
+	if len(m) <= 1 {
+		for _, c := range m {
+			return c
+		}
+		return ""
+	}
 	ids := slices.Sorted(maps.Keys(m))
 	parts := make([]string, len(ids))
 	for i, id := range ids {

@@ -191,7 +191,7 @@ func (f *flight) invoke(responses mcp.InputResponseMap, state string) (mcp.Resul
 	if f.upToken != "" {
 		progress = f.upToken
 	}
-	end := f.b.beginCause(f.id, f.cause())
+	end := f.b.beginCause(f.id, f.cause)
 	res, err := f.call(ctx, cs, responses, state, progress)
 	end()
 	if err != nil {

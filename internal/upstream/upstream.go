@@ -118,7 +118,7 @@ type Conn struct {
 	// [ProgressCounter].
 	Progress *ProgressCounter
 	// SetCause labels the server's network connections with the call in
-	// flight; a no-op unless a [CausingLauncher] started the server.
+	// flight; nil unless a [CausingLauncher] started the server.
 	SetCause func(cause string)
 	// Raw forwards requests as bytes beside the session (stdio servers
 	// only; nil otherwise).
@@ -290,16 +290,13 @@ func launch(ctx context.Context, launcher Launcher, spec *Spec, env []string) (*
 		if err != nil {
 			return nil, err
 		}
-		if l.SetCause == nil {
-			l.SetCause = func(string) {}
-		}
 		return l, nil
 	}
 	cmd, cleanup, err := launcher.Command(ctx, spec, env)
 	if err != nil {
 		return nil, err
 	}
-	return &Launched{Cmd: cmd, Cleanup: cleanup, SetCause: func(string) {}}, nil
+	return &Launched{Cmd: cmd, Cleanup: cleanup}, nil
 }
 
 // Exec launches stdio servers as plain child processes with the given
