@@ -210,3 +210,28 @@ func argumentsOf(params json.RawMessage) string {
 	}
 	return s
 }
+
+// settleApproval asks for an approval the chain needs and records the
+// answer in the call for the audit log. It returns the input_required
+// result to send when the question goes back to a 2026-07-28 client, or
+// the denial when the request may not proceed; both nil means approved.
+func (g *Gateway) settleApproval(ctx context.Context, ss *mcp.ServerSession, c *pipeline.Call, method string, params mcp.Params, need *pipeline.ApprovalNeeded) (ask mcp.Result, denial *pipeline.Denial) {
+	approved, how, ask, err := g.approve(ctx, ss, c, method, params, need)
+	rules := make([]string, len(need.Asks))
+	for i, a := range need.Asks {
+		rules[i] = a.Rule
+	}
+	c.Set(pipeline.MetaApproval, pipeline.Approval{Rules: rules, Approved: approved, How: how})
+	switch {
+	case ask != nil:
+		return ask, nil
+	case err != nil:
+		return nil, need.Denial("the client could not be asked: " + err.Error())
+	case how == "unavailable":
+		return nil, need.Denial("it needs a human's approval and this client cannot ask (it does not support elicitation)")
+	case !approved:
+		return nil, need.Denial("the user did not approve it")
+	}
+	g.log.Info("request approved by the user", "method", method, "server", c.Server, "name", c.Name, "rules", rules, "via", how)
+	return nil, nil
+}

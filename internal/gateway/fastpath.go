@@ -156,21 +156,9 @@ func (fp *fastPath) serve(ctx context.Context, req *jsonrpc.Request, b *backend,
 		}
 		var typed mcp.CallToolParamsRaw
 		_ = json.Unmarshal(req.Params, &typed)
-		approved, how, _, aerr := g.approve(ctx, fp.ss, call, "tools/call", &typed, need)
-		rules := make([]string, len(need.Asks))
-		for i, a := range need.Asks {
-			rules[i] = a.Rule
-		}
-		call.Set(pipeline.MetaApproval, pipeline.Approval{Rules: rules, Approved: approved, How: how})
-		if !approved {
-			why := "the user did not approve it"
-			switch {
-			case aerr != nil:
-				why = "the client could not be asked: " + aerr.Error()
-			case how == "unavailable":
-				why = "it needs a human's approval and this client cannot ask (it does not support elicitation)"
-			}
-			d := need.Denial(why)
+		// A 2025-era client is asked with elicitation: no question comes
+		// back as a result on this path.
+		if _, d := g.settleApproval(ctx, fp.ss, call, "tools/call", &typed, need); d != nil {
 			g.chain.Finish(ctx, call, nil, d)
 			fp.respondDenial(req, d)
 			return

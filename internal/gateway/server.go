@@ -135,31 +135,16 @@ func (g *Gateway) downstreamMiddleware(next mcp.MethodHandler) mcp.MethodHandler
 				g.chain.Finish(ctx, call, nil, err)
 				return denialResult(method, err)
 			}
-			approved, how, ask, aerr := g.approve(ctx, ss, call, method, req.GetParams(), need)
-			rules := make([]string, len(need.Asks))
-			for i, a := range need.Asks {
-				rules[i] = a.Rule
-			}
-			call.Set(pipeline.MetaApproval, pipeline.Approval{Rules: rules, Approved: approved, How: how})
+			ask, d := g.settleApproval(ctx, ss, call, method, req.GetParams(), need)
 			switch {
 			case ask != nil:
 				// The question goes to the client; the retry carries the answer.
 				g.chain.Finish(ctx, call, marshalParams(ask), nil)
 				return ask, nil
-			case aerr != nil:
-				d := need.Denial("the client could not be asked: " + aerr.Error())
-				g.chain.Finish(ctx, call, nil, d)
-				return denialResult(method, d)
-			case !approved:
-				why := "the user did not approve it"
-				if how == "unavailable" {
-					why = "it needs a human's approval and this client cannot ask (it does not support elicitation)"
-				}
-				d := need.Denial(why)
+			case d != nil:
 				g.chain.Finish(ctx, call, nil, d)
 				return denialResult(method, d)
 			}
-			g.log.Info("request approved by the user", "method", method, "server", call.Server, "name", call.Name, "rules", rules, "via", how)
 			orig = marshalParams(req.GetParams()) // the approval fields were cleared
 			call.Params = orig
 		}
