@@ -90,39 +90,6 @@ func (p *ProgressCounter) scanLine(line []byte) {
 	}
 }
 
-// countingReader passes bytes through and feeds complete lines to the
-// counter.
-type countingReader struct {
-	r    io.Reader
-	p    *ProgressCounter
-	line []byte
-}
-
-const maxScanLine = 1 << 20 // lines longer than this are not progress notifications worth ordering
-
-func (c *countingReader) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	chunk := b[:n]
-	for len(chunk) > 0 {
-		i := bytes.IndexByte(chunk, '\n')
-		if i < 0 {
-			if len(c.line) < maxScanLine {
-				c.line = append(c.line, chunk...)
-			}
-			break
-		}
-		if len(c.line) > 0 {
-			c.line = append(c.line, chunk[:i]...)
-			c.p.scanLine(c.line)
-			c.line = c.line[:0]
-		} else {
-			c.p.scanLine(chunk[:i])
-		}
-		chunk = chunk[i+1:]
-	}
-	return n, err
-}
-
 // countingTransport counts progress notifications in HTTP response bodies
 // (JSON or SSE streams).
 type countingTransport struct {
@@ -138,6 +105,6 @@ func (t countingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	resp.Body = struct {
 		io.Reader
 		io.Closer
-	}{&countingReader{r: resp.Body, p: t.p}, resp.Body}
+	}{&filterReader{r: resp.Body, progress: t.p}, resp.Body}
 	return resp, nil
 }

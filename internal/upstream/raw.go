@@ -93,7 +93,7 @@ func (r *RawPath) Call(ctx context.Context, method string, params json.RawMessag
 // deliver takes a response line for one of the path's requests. It
 // reports false for every other line, which goes on to the SDK.
 func (r *RawPath) deliver(line []byte) bool {
-	if !bytes.Contains(line, []byte(rawIDPrefix)) {
+	if r == nil || !bytes.Contains(line, []byte(rawIDPrefix)) {
 		return false
 	}
 	var m struct {
@@ -116,6 +116,9 @@ func (r *RawPath) deliver(line []byte) bool {
 
 // close fails every waiting request; later calls fail at once.
 func (r *RawPath) close() {
+	if r == nil {
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed != nil {
@@ -148,9 +151,10 @@ func (l *lockedWriter) writeLine(b []byte) error {
 	return err
 }
 
-// filterReader reads the server's stdout line by line, counts progress
+// filterReader reads a server's output line by line (a stdio server's
+// stdout, or an HTTP response body, JSON or SSE), counts progress
 // notifications, and passes every line on except the raw path's
-// responses. A line is passed on only once it is complete. Its buffers
+// responses (with no raw path, every line). A line is passed on only once it is complete. Its buffers
 // are reused, so a steady stream allocates nothing.
 type filterReader struct {
 	r        io.Reader

@@ -60,7 +60,7 @@ func TestProgressCounting(t *testing.T) {
 		{"halves", iotest.HalfReader(strings.NewReader(stream))},
 	} {
 		p := newProgressCounter()
-		out, err := io.ReadAll(&countingReader{r: r.r, p: p})
+		out, err := io.ReadAll(&filterReader{r: r.r, progress: p})
 		if err != nil || !bytes.Equal(out, []byte(stream)) {
 			t.Fatalf("%s: the reader changed the stream (%v)", r.name, err)
 		}
@@ -96,13 +96,13 @@ func TestSettle(t *testing.T) {
 	}
 }
 
-func FuzzCountingReader(f *testing.F) {
+func FuzzFilterReader(f *testing.F) {
 	f.Add([]byte(`{"jsonrpc":"2.0","method":"notifications/progress","params":{}}` + "\n"))
 	f.Add([]byte("data: {\"method\":\"notifications/progress\"}\r\n\n"))
 	f.Add([]byte(strings.Repeat("x", 5000) + "notifications/progress\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p := newProgressCounter()
-		out, err := io.ReadAll(&countingReader{r: iotest.HalfReader(bytes.NewReader(data)), p: p})
+		out, err := io.ReadAll(&filterReader{r: iotest.HalfReader(bytes.NewReader(data)), progress: p})
 		if err != nil || !bytes.Equal(out, data) {
 			t.Fatalf("the reader changed the stream")
 		}
