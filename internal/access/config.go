@@ -2,7 +2,6 @@ package access
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"mcpwarden/internal/confval"
@@ -77,8 +76,6 @@ func (c *Config) Enabled() bool {
 	return len(c.Rules) > 0 || (c.Default != "" && c.Default != Allow)
 }
 
-var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
-
 // MaxRules bounds the rule list.
 const MaxRules = 1000
 
@@ -95,20 +92,10 @@ func (c *Config) validate() confval.Errors {
 	if len(c.Rules) > MaxRules {
 		es.Add("rules", "%d rules, more than the %d accepted", len(c.Rules), MaxRules)
 	}
-	seen := make(map[string]int)
+	ids := confval.NewIDs("rules", "rule needs an id: denials and audit records name it")
 	for i, r := range c.Rules {
 		p := fmt.Sprintf("rules[%d]", i)
-		switch {
-		case r.ID == "":
-			es.Add(p+".id", "every rule needs an id: denials and audit records name it")
-		case !idRE.MatchString(r.ID):
-			es.Add(p+".id", "expected 1 to 64 characters from a-z 0-9 _ . - starting with a letter or digit, got %q", r.ID)
-		default:
-			if j, dup := seen[r.ID]; dup {
-				es.Add(p+".id", "the id %q is already used by rules[%d]", r.ID, j)
-			}
-			seen[r.ID] = i
-		}
+		ids.Check(&es, i, r.ID)
 		if strings.TrimSpace(r.When) == "" {
 			es.Add(p+".when", "every rule needs a condition; write 'true' for a rule that always matches")
 		} else if len(r.When) > MaxExpressionBytes {

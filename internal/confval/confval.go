@@ -7,6 +7,7 @@ package confval
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -140,4 +141,34 @@ func (b ByteSize) String() string {
 		}
 	}
 	return strconv.FormatInt(int64(b), 10) + " bytes"
+}
+
+var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+
+// IDs checks the ids of a list of rules, which denials and audit records
+// name: each present, well formed and unique. Call ID for every entry,
+// in order; list is the key of the list ("rules", "rate") and what is
+// why an id is needed.
+type IDs struct {
+	list, what string
+	seen       map[string]int
+}
+
+// NewIDs starts checking the ids of list.
+func NewIDs(list, what string) *IDs { return &IDs{list: list, what: what, seen: map[string]int{}} }
+
+// Check adds to es what is wrong with entry i's id.
+func (c *IDs) Check(es *Errors, i int, id string) {
+	p := fmt.Sprintf("%s[%d].id", c.list, i)
+	switch {
+	case id == "":
+		es.Add(p, "every %s", c.what)
+	case !idRE.MatchString(id):
+		es.Add(p, "expected 1 to 64 characters from a-z 0-9 _ . - starting with a letter or digit, got %q", id)
+	default:
+		if j, dup := c.seen[id]; dup {
+			es.Add(p, "the id %q is already used by %s[%d]", id, c.list, j)
+		}
+		c.seen[id] = i
+	}
 }

@@ -135,27 +135,16 @@ const (
 )
 
 var (
-	idRE      = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
 	patternRE = regexp.MustCompile(`^[^/\s]+/\S+$`)
 )
 
 // Validate reports every problem in the section.
 func (c *Config) Validate() confval.Errors {
 	var es confval.Errors
-	seen := make(map[string]int)
+	ids := confval.NewIDs("rate", "rate limit needs an id: denials name it")
 	for i, r := range c.Rate {
 		p := fmt.Sprintf("rate[%d]", i)
-		switch {
-		case r.ID == "":
-			es.Add(p+".id", "every rate limit needs an id: denials name it")
-		case !idRE.MatchString(r.ID):
-			es.Add(p+".id", "expected 1 to 64 characters from a-z 0-9 _ . - starting with a letter or digit, got %q", r.ID)
-		default:
-			if j, dup := seen[r.ID]; dup {
-				es.Add(p+".id", "the id %q is already used by rate[%d]", r.ID, j)
-			}
-			seen[r.ID] = i
-		}
+		ids.Check(&es, i, r.ID)
 		if r.Rate.N == 0 {
 			es.Add(p+".rate", "required: a rate such as 10/s, 100/m or 1000/h")
 		}
