@@ -4,7 +4,6 @@ package gateway
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -237,9 +236,4 @@ func TestNameCollision(t *testing.T) {
 			t.Errorf("New error = %v, want it to mention %s", err, want)
 		}
 	}
-}
-
-func ExampleGateway() {
-	fmt.Println("see TestEndToEnd")
-	// Output: see TestEndToEnd
 }
