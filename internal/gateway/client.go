@@ -11,6 +11,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"mcpwarden/internal/config"
 	"mcpwarden/internal/pipeline"
 )
 
@@ -103,6 +104,9 @@ func (g *Gateway) onListChanged(b *backend, kinds listKind) {
 // refused rather than risk sending one client's question, or data, to
 // another.
 func (g *Gateway) serverToClient(ctx context.Context, b *backend, method string, req mcp.Request) (mcp.Result, error) {
+	if g.closing.Err() != nil {
+		return nil, errShuttingDown
+	}
 	// Params may be absent on the wire (roots/list has none), which the
 	// go-sdk delivers as a typed nil.
 	var ir mcp.InputRequest
@@ -185,15 +189,27 @@ func (g *Gateway) serverToClient(ctx context.Context, b *backend, method string,
 		case f.inputs <- ex:
 		case <-ctx.Done():
 			return nil, ctx.Err()
+		case <-g.closing.Done():
+			return nil, errShuttingDown
 		}
 		select {
 		case r := <-ex.resp:
 			res, err = r.res, r.err
 		case <-ctx.Done():
 			return nil, ctx.Err()
+		case <-g.closing.Done():
+			return nil, errShuttingDown
 		}
 	} else {
-		res, err = g.askClient(dctx, ss, b, ir)
+		// A client that never answers (it went away, or ignores the
+		// request) must not hold the upstream's handler forever: closing
+		// the upstream connection waits for its handlers.
+		actx, cancel := g.askContext(dctx, b)
+		res, err = g.askClient(actx, ss, b, ir)
+		cancel()
+		if err != nil && g.closing.Err() != nil {
+			err = errShuttingDown
+		}
 	}
 	if err != nil {
 		g.chain.Finish(ctx, call, nil, err)
@@ -206,6 +222,20 @@ func (g *Gateway) serverToClient(ctx context.Context, b *backend, method string,
 		return nil, &jsonrpc.Error{Code: codeFor(d), Message: d.Reason}
 	}
 	return decodeInputResponse(method, out)
+}
+
+var errShuttingDown = &jsonrpc.Error{Code: codeShuttingDown, Message: "mcpwarden is shutting down"}
+
+// askContext bounds a server-to-client request by the server's call
+// timeout and ends it when the gateway closes.
+func (g *Gateway) askContext(ctx context.Context, b *backend) (context.Context, context.CancelFunc) {
+	d := b.cfg.CallTimeout.D()
+	if d <= 0 {
+		d = config.DefaultCallTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	stop := context.AfterFunc(g.closing, cancel)
+	return ctx, func() { stop(); cancel() }
 }
 
 // askClient puts one input request to a 2025-era client as a

@@ -84,9 +84,13 @@ type Gateway struct {
 	inflight sync.WaitGroup
 	draining atomic.Bool
 
-	stop   context.CancelFunc
-	stopCh chan struct{}
-	closed sync.Once
+	stop context.CancelFunc
+	// closing ends when Close starts. Closing an upstream connection
+	// waits for its request handlers, so the ones that wait on a client
+	// (server-to-client requests) must give up first.
+	closing    context.Context
+	endClosing context.CancelFunc
+	closed     sync.Once
 }
 
 // New builds a gateway for cfg. It validates the server set (names,
@@ -109,8 +113,8 @@ func New(opts Options) (*Gateway, error) {
 		byName: make(map[string]*backend),
 		ident:  opts.Identify,
 		mrtrTO: opts.MRTRTimeout,
-		stopCh: make(chan struct{}),
 	}
+	g.closing, g.endClosing = context.WithCancel(context.Background())
 	if g.sep == "" {
 		g.sep = config.DefaultSeparator
 	}
@@ -216,7 +220,7 @@ func (g *Gateway) Drain(ctx context.Context) error {
 // Close stops every upstream server and ends every session.
 func (g *Gateway) Close() error {
 	g.closed.Do(func() {
-		close(g.stopCh)
+		g.endClosing()
 		if g.stop != nil {
 			g.stop()
 		}

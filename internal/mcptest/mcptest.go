@@ -29,6 +29,12 @@ import (
 // test server over stdio under the given name instead of running tests.
 const EnvServe = "MCPTEST_SERVE"
 
+// EnvAskRoots, set to 1 beside [EnvServe], makes the stdio server ask the
+// client for its roots whenever they change, outside any call, and wait
+// for the answer as long as the connection lasts (as server-everything
+// does).
+const EnvAskRoots = "MCPTEST_ASK_ROOTS"
+
 // Main serves the test server over stdio and exits if the process was
 // started for that (see [Command]); otherwise it returns. Call it first
 // thing in TestMain.
@@ -37,7 +43,14 @@ func Main() {
 	if name == "" {
 		return
 	}
-	s := NewServer(name)
+	var onRoots func(context.Context, *mcp.RootsListChangedRequest)
+	if os.Getenv(EnvAskRoots) == "1" {
+		onRoots = func(ctx context.Context, req *mcp.RootsListChangedRequest) {
+			_, err := req.Session.ListRoots(ctx, nil)
+			fmt.Fprintln(os.Stderr, "mcptest: roots/list ended:", err)
+		}
+	}
+	s := newServer(name, onRoots)
 	if err := s.Run(context.Background(), &mcp.StdioTransport{}); err != nil {
 		fmt.Fprintln(os.Stderr, "mcptest:", err)
 		os.Exit(1)
@@ -56,10 +69,13 @@ func Command(name string) (path string, env map[string]string) {
 }
 
 // NewServer returns the test server, named name.
-func NewServer(name string) *mcp.Server {
+func NewServer(name string) *mcp.Server { return newServer(name, nil) }
+
+func newServer(name string, onRoots func(context.Context, *mcp.RootsListChangedRequest)) *mcp.Server {
 	var changes atomic.Int32
 	s := mcp.NewServer(&mcp.Implementation{Name: name, Version: "1.0.0"}, &mcp.ServerOptions{
-		Instructions: "Test server " + name + ". Call echo to check the connection.",
+		RootsListChangedHandler: onRoots,
+		Instructions:            "Test server " + name + ". Call echo to check the connection.",
 		CompletionHandler: func(_ context.Context, req *mcp.CompleteRequest) (*mcp.CompleteResult, error) {
 			var vals []string
 			for _, c := range []string{"alice", "albert", "bob"} {

@@ -225,10 +225,26 @@ func (p *process) stop(t *testing.T) {
 	select {
 	case <-p.done:
 	case <-time.After(20 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		t.Errorf("gateway did not exit on SIGTERM")
+		// SIGQUIT makes the Go runtime print every goroutine, which shows
+		// what shutdown is waiting for.
+		_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-p.done:
+		case <-time.After(5 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+		t.Errorf("gateway did not exit on SIGTERM; goroutines:\n%s", goroutineDump(p.stderr.String()))
 	}
+}
+
+// goroutineDump returns the runtime's SIGQUIT output from a process's
+// stderr, or a note that there is none.
+func goroutineDump(stderr string) string {
+	if i := strings.Index(stderr, "SIGQUIT: quit"); i >= 0 {
+		return stderr[i:]
+	}
+	return "(no goroutine dump)"
 }
 
 // testServer is the YAML for a go-sdk test server (mcptest) run as a
