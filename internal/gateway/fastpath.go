@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"mcpwarden/internal/jsonscan"
 	"mcpwarden/internal/pipeline"
 	"mcpwarden/internal/upstream"
 )
@@ -28,32 +30,45 @@ type fastPath struct {
 	ss   *mcp.ServerSession
 	conn *frameConn
 	ctx  context.Context // the session's lifetime
+	base context.Context // ctx's values without its cancellation
 
 	mu       sync.Mutex
 	inflight map[string]context.CancelFunc // downstream request ID → cancel
+	done     bool                          // the session ended
 }
 
 func newFastPath(ctx context.Context, g *Gateway, ss *mcp.ServerSession, conn *frameConn) *fastPath {
-	return &fastPath{g: g, ss: ss, conn: conn, ctx: ctx, inflight: make(map[string]context.CancelFunc)}
+	return &fastPath{g: g, ss: ss, conn: conn, ctx: ctx, base: context.WithoutCancel(ctx), inflight: make(map[string]context.CancelFunc)}
 }
 
-// try takes msg if the fast path can serve it, and reports whether it did.
-func (fp *fastPath) try(msg jsonrpc.Message) bool {
-	req, ok := msg.(*jsonrpc.Request)
-	if !ok {
-		return false
-	}
-	if !req.IsCall() {
-		return req.Method == "notifications/cancelled" && fp.cancelled(req.Params)
-	}
-	if req.Method != "tools/call" || fp.g.draining.Load() {
+// tryLine takes a client's line if it is a tools/call the fast path can
+// serve, and reports whether it did. It looks at the raw bytes only, so a
+// call it serves is never decoded into SDK types; anything it does not
+// take goes on to the ordinary decoder, which also answers bad input.
+func (fp *fastPath) tryLine(line []byte) bool {
+	if !bytes.Contains(line, []byte(`"tools/call"`)) || fp.g.draining.Load() {
 		return false
 	}
 	p := fp.ss.InitializeParams()
 	if p == nil || p.ProtocolVersion >= "2026-07-28" {
 		return false
 	}
-	name, args, ok := plainToolCall(req.Params)
+	if !utf8.Valid(line) || !json.Valid(line) {
+		return false
+	}
+	var top, params [4][]byte
+	if !jsonscan.Fields(line, requestKeys, top[:]) ||
+		string(top[0]) != `"2.0"` || string(top[2]) != `"tools/call"` || top[3] == nil {
+		return false
+	}
+	id, ok := plainID(top[1])
+	if !ok {
+		return false
+	}
+	if !jsonscan.Fields(top[3], paramKeys, params[:2]) {
+		return false // _meta (a progress token, say) or anything else: the ordinary path
+	}
+	name, ok := jsonscan.PlainString(params[0])
 	if !ok {
 		return false
 	}
@@ -69,9 +84,17 @@ func (fp *fastPath) try(msg jsonrpc.Message) bool {
 	if _, listed := (lookup{fp.g}).Tool(server, inner); !listed {
 		return false // the ordinary path answers unknown tools
 	}
-	ctx, cancel := context.WithCancel(fp.ctx)
-	key := string(mustJSON(req.ID.Raw()))
+	fc := fastCall{idRaw: top[1], id: id, params: top[3]}
+	key := string(fc.idRaw)
+	// Not a child of the session's context: thousands of calls a second
+	// would contend on its lock. closeAll cancels them when it ends.
+	ctx, cancel := context.WithCancel(fp.base)
 	fp.mu.Lock()
+	if fp.done {
+		fp.mu.Unlock()
+		cancel()
+		return false
+	}
 	fp.inflight[key] = cancel
 	fp.mu.Unlock()
 	fp.g.inflight.Add(1)
@@ -83,9 +106,67 @@ func (fp *fastPath) try(msg jsonrpc.Message) bool {
 			fp.mu.Unlock()
 			cancel()
 		}()
-		fp.serve(ctx, req, b, conn, inner, args)
+		fp.serve(ctx, fc, b, conn, inner, params[1])
 	}()
 	return true
+}
+
+var (
+	requestKeys = []string{"jsonrpc", "id", "method", "params"}
+	paramKeys   = []string{"name", "arguments"}
+)
+
+// fastCall is a tools/call taken off the wire by the fast path.
+type fastCall struct {
+	idRaw  []byte // as the client wrote it; echoed back verbatim
+	id     jsonrpc.ID
+	params json.RawMessage
+}
+
+// plainID accepts the request IDs whose wire form is canonical, so that a
+// later notifications/cancelled names them with the same bytes: integers
+// that survive a float64, and strings without escapes.
+func plainID(raw []byte) (jsonrpc.ID, bool) {
+	if s, ok := jsonscan.PlainString(raw); ok {
+		id, err := jsonrpc.MakeID(s)
+		return id, err == nil
+	}
+	digits := raw
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 15 || (digits[0] == '0' && len(digits) > 1) {
+		return jsonrpc.ID{}, false
+	}
+	var n int64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return jsonrpc.ID{}, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if raw[0] == '-' {
+		n = -n
+	}
+	id, err := jsonrpc.MakeID(float64(n))
+	return id, err == nil
+}
+
+// try takes a decoded message the fast path must see: a cancellation of
+// one of its calls.
+func (fp *fastPath) try(msg jsonrpc.Message) bool {
+	req, ok := msg.(*jsonrpc.Request)
+	return ok && !req.IsCall() && req.Method == "notifications/cancelled" && fp.cancelled(req.Params)
+}
+
+// closeAll cancels every call in flight, when the session ends.
+func (fp *fastPath) closeAll() {
+	fp.mu.Lock()
+	defer fp.mu.Unlock()
+	fp.done = true
+	for _, cancel := range fp.inflight {
+		cancel()
+	}
 }
 
 // plainToolCall returns the name and arguments of tools/call params that
@@ -124,16 +205,15 @@ func (fp *fastPath) cancelled(params json.RawMessage) bool {
 	return ok
 }
 
-func (fp *fastPath) serve(ctx context.Context, req *jsonrpc.Request, b *backend, conn *upstream.Conn, name string, args json.RawMessage) {
+func (fp *fastPath) serve(ctx context.Context, req fastCall, b *backend, conn *upstream.Conn, name string, args json.RawMessage) {
 	g := fp.g
 	g.fastCalls.Add(1)
 	var id pipeline.Identity
 	if g.ident != nil {
 		id = g.ident(ctx, nil)
 	}
-	ctx = context.WithValue(ctx, callerKey{}, id)
 	call := &pipeline.Call{
-		ID:        string(mustJSON(req.ID.Raw())),
+		ID:        string(req.idRaw),
 		Session:   g.sessions.id(fp.ss),
 		Revision:  revision(fp.ss),
 		Caller:    id,
@@ -141,7 +221,7 @@ func (fp *fastPath) serve(ctx context.Context, req *jsonrpc.Request, b *backend,
 		Method:    "tools/call",
 		Server:    b.name,
 		Name:      name,
-		Params:    req.Params,
+		Params:    req.params,
 		Start:     time.Now(),
 		Catalog:   lookup{g},
 	}
@@ -155,7 +235,7 @@ func (fp *fastPath) serve(ctx context.Context, req *jsonrpc.Request, b *backend,
 			return
 		}
 		var typed mcp.CallToolParamsRaw
-		_ = json.Unmarshal(req.Params, &typed)
+		_ = json.Unmarshal(req.params, &typed)
 		// A 2025-era client is asked with elicitation: no question comes
 		// back as a result on this path.
 		if _, d := g.settleApproval(ctx, fp.ss, call, "tools/call", &typed, need); d != nil {
@@ -164,13 +244,13 @@ func (fp *fastPath) serve(ctx context.Context, req *jsonrpc.Request, b *backend,
 			return
 		}
 	}
-	if !sameBytes(call.Params, req.Params) {
+	if !sameBytes(call.Params, req.params) {
 		rname, rargs, ok := plainToolCall(call.Params)
 		server, inner, ok2 := g.split(rname)
 		if !ok || !ok2 || server != b.name {
 			err := errors.New("an interceptor rewrote the call into one the gateway cannot forward")
 			g.chain.Finish(ctx, call, nil, err)
-			fp.respond(&jsonrpc.Response{ID: req.ID, Error: &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: err.Error()}})
+			fp.respond(&jsonrpc.Response{ID: req.id, Error: &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: err.Error()}})
 			return
 		}
 		name, args = inner, rargs
@@ -189,19 +269,13 @@ func (fp *fastPath) serve(ctx context.Context, req *jsonrpc.Request, b *backend,
 	if call.Timeout > 0 {
 		timeout = call.Timeout
 	}
-	cctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	up, _ := json.Marshal(struct {
-		Name      string          `json:"name"`
-		Arguments json.RawMessage `json:"arguments,omitempty"`
-	}{name, args})
-	resp, err := conn.Raw.Call(cctx, "tools/call", up)
+	resp, err := conn.Raw.Call(ctx, timeout, "tools/call", toolCallParams(name, args))
 	switch {
 	case err == nil:
 	case errors.Is(ctx.Err(), context.Canceled):
 		g.chain.Finish(ctx, call, nil, ctx.Err()) // cancelled by the client: no answer
 		return
-	case errors.Is(cctx.Err(), context.DeadlineExceeded):
+	case errors.Is(err, upstream.ErrRawTimeout):
 		err = &upstreamError{server: b.name, msg: fmt.Sprintf("did not answer within %s", timeout)}
 	case errors.Is(err, upstream.ErrRawClosed):
 		err = &upstreamError{server: b.name, msg: "exited or closed the connection while the call was in flight; it is being restarted"}
@@ -212,7 +286,7 @@ func (fp *fastPath) serve(ctx context.Context, req *jsonrpc.Request, b *backend,
 		call.Set(MetaUpstreamError, err)
 		res := toolErrorJSON(err.Error())
 		g.chain.Finish(ctx, call, res, err)
-		fp.respond(&jsonrpc.Response{ID: req.ID, Result: res})
+		fp.respond(&jsonrpc.Response{ID: req.id, Result: res})
 		return
 	}
 	if resp.Error != nil {
@@ -221,7 +295,7 @@ func (fp *fastPath) serve(ctx context.Context, req *jsonrpc.Request, b *backend,
 			werr = jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: string(resp.Error)}
 		}
 		g.chain.Finish(ctx, call, nil, &werr)
-		fp.respond(&jsonrpc.Response{ID: req.ID, Error: &werr})
+		fp.respond(&jsonrpc.Response{ID: req.id, Error: &werr})
 		return
 	}
 	out, err := g.chain.Response(ctx, call, resp.Result)
@@ -245,10 +319,10 @@ func (fp *fastPath) respond(resp *jsonrpc.Response) {
 // biggest cost of the fast path. The result is one JSON value from the
 // server's output line or from an interceptor's encoder, so it has no raw
 // newline; anything else goes through the ordinary encoder.
-func (fp *fastPath) respondResult(req *jsonrpc.Request, res json.RawMessage) {
-	id := mustJSON(req.ID.Raw())
+func (fp *fastPath) respondResult(req fastCall, res json.RawMessage) {
+	id := req.idRaw
 	if bytes.IndexByte(res, '\n') >= 0 || len(res) == 0 {
-		fp.respond(&jsonrpc.Response{ID: req.ID, Result: res})
+		fp.respond(&jsonrpc.Response{ID: req.id, Result: res})
 		return
 	}
 	line := make([]byte, 0, len(res)+len(id)+36)
@@ -258,7 +332,7 @@ func (fp *fastPath) respondResult(req *jsonrpc.Request, res json.RawMessage) {
 	line = append(line, res...)
 	line = append(line, '}')
 	if len(line) > fp.conn.limit {
-		fp.respond(&jsonrpc.Response{ID: req.ID, Result: res}) // replaced by an error there
+		fp.respond(&jsonrpc.Response{ID: req.id, Result: res}) // replaced by an error there
 		return
 	}
 	if err := fp.conn.writeLine(line); err != nil {
@@ -268,17 +342,41 @@ func (fp *fastPath) respondResult(req *jsonrpc.Request, res json.RawMessage) {
 
 // respondDenial answers as the ordinary path does: a tool error the
 // model reads.
-func (fp *fastPath) respondDenial(req *jsonrpc.Request, err error) {
+func (fp *fastPath) respondDenial(req fastCall, err error) {
 	res, rerr := denialResult("tools/call", err)
 	if rerr != nil {
 		var werr *jsonrpc.Error
 		if !errors.As(rerr, &werr) {
 			werr = &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: rerr.Error()}
 		}
-		fp.respond(&jsonrpc.Response{ID: req.ID, Error: werr})
+		fp.respond(&jsonrpc.Response{ID: req.id, Error: werr})
 		return
 	}
-	fp.respond(&jsonrpc.Response{ID: req.ID, Result: mustJSON(res)})
+	fp.respond(&jsonrpc.Response{ID: req.id, Result: mustJSON(res)})
+}
+
+// toolCallParams encodes the params forwarded upstream. Names from the
+// wire have no characters that need escaping (the fast path takes no
+// others), so the common case is built by hand.
+func toolCallParams(name string, args json.RawMessage) json.RawMessage {
+	for _, c := range []byte(name) {
+		if c == '"' || c == '\\' || c < 0x20 {
+			up, _ := json.Marshal(struct {
+				Name      string          `json:"name"`
+				Arguments json.RawMessage `json:"arguments,omitempty"`
+			}{name, args})
+			return up
+		}
+	}
+	up := make([]byte, 0, len(name)+len(args)+24)
+	up = append(up, `{"name":"`...)
+	up = append(up, name...)
+	up = append(up, '"')
+	if len(args) > 0 {
+		up = append(up, `,"arguments":`...)
+		up = append(up, args...)
+	}
+	return append(up, '}')
 }
 
 func toolErrorJSON(text string) json.RawMessage {

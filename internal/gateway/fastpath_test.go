@@ -93,3 +93,50 @@ func TestFastPathTimeout(t *testing.T) {
 		t.Errorf("slow fast-path call = %s (fast calls %d)", b, g.fastCalls.Load())
 	}
 }
+
+// TestFastPathTakes checks which lines the fast path serves from their
+// bytes alone and which it leaves to the ordinary path, and that either
+// way the client gets the same answer. Lines that JSON libraries read
+// differently (a duplicate name, an escaped key) must not be forwarded
+// as read by the fast path's scanner.
+func TestFastPathTakes(t *testing.T) {
+	s := stdioServer("std")
+	s.ProtocolVersion = "2025-11-25"
+	g := startGateway(t, nil, s)
+	p := newStdioPeer(t, g)
+	p.send(initLine)
+	p.recv()
+	p.send(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	for i, tc := range []struct {
+		params string
+		id     string
+		fast   bool
+		want   string
+	}{
+		{`{"name":"std__echo","arguments":{"text":"plain"}}`, `1`, true, `plain`},
+		{` { "arguments" : {"text":"spaced"} , "name" : "std__echo" } `, `2`, true, `spaced`},
+		{`{"name":"std__echo","arguments":{"text":"str id"}}`, `"req-3"`, true, `str id`},
+		{`{"name":"std__echo","arguments":{"text":"esc \" \\ \u00e9"}}`, `4`, true, `esc \" \\ é`},
+		{`{"name":"std__echo","arguments":{"text":"meta"},"_meta":{"progressToken":"p"}}`, `5`, false, `meta`},
+		// The ordinary path decodes once, so the chain and the server see
+		// the same name (the last).
+		{`{"name":"std__echo","name":"std__add","arguments":{"text":"dup"}}`, `6`, false, `"text":"0"`},
+		{`{"n\u0061me":"std__echo","arguments":{"text":"escaped key"}}`, `7`, false, `escaped key`},
+		{`{"name":"std__echo","arguments":{"text":"float id"}}`, `8.0`, false, `float id`},
+		{`{"name":"std__nope","arguments":{}}`, `9`, false, `unknown tool`},
+	} {
+		before := g.fastCalls.Load()
+		p.send(`{"jsonrpc":"2.0","id":` + tc.id + `,"method":"tools/call","params":` + tc.params + `}`)
+		m := p.recv()
+		got, _ := json.Marshal(m)
+		if fast := g.fastCalls.Load() > before; fast != tc.fast {
+			t.Errorf("case %d: fast path = %v, want %v", i, fast, tc.fast)
+		}
+		if !strings.Contains(string(got), tc.want) {
+			t.Errorf("case %d: answer %s, want %q in it", i, got, tc.want)
+		}
+		if string(mustJSON(m["id"])) != strings.ReplaceAll(tc.id, ".0", "") {
+			t.Errorf("case %d: answer id %v, want %s", i, m["id"], tc.id)
+		}
+	}
+}

@@ -51,8 +51,13 @@ type callerKey struct{}
 type callKey struct{}
 
 func callerFrom(ctx context.Context) pipeline.Identity {
-	id, _ := ctx.Value(callerKey{}).(pipeline.Identity)
-	return id
+	if id, ok := ctx.Value(callerKey{}).(pipeline.Identity); ok {
+		return id
+	}
+	if c := callFrom(ctx); c != nil {
+		return c.Caller // the fast path stores only the call
+	}
+	return pipeline.Identity{}
 }
 
 // callFrom returns the pipeline call the request in ctx belongs to, so

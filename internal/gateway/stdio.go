@@ -15,6 +15,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"mcpwarden/internal/coalesce"
 )
 
 // ServeStdio serves one agent over newline-delimited JSON-RPC on r and w
@@ -30,7 +32,9 @@ func (g *Gateway) ServeStdio(ctx context.Context, r io.Reader, w io.Writer) erro
 		return fmt.Errorf("serving stdio: %w", err)
 	}
 	if t.conn != nil {
-		t.conn.fast.Store(newFastPath(ctx, g, ss, t.conn))
+		fp := newFastPath(ctx, g, ss, t.conn)
+		t.conn.fast.Store(fp)
+		defer fp.closeAll()
 	}
 	done := make(chan error, 1)
 	go func() { done <- ss.Wait() }()
@@ -57,7 +61,7 @@ type frameTransport struct {
 
 func (t *frameTransport) Connect(context.Context) (mcp.Connection, error) {
 	c := &frameConn{
-		w:      t.w,
+		w:      coalesce.New(t.w),
 		limit:  t.limit,
 		log:    t.log,
 		frames: make(chan frame),
@@ -71,11 +75,9 @@ func (t *frameTransport) Connect(context.Context) (mcp.Connection, error) {
 // frameConn is a [mcp.Connection] over newline-delimited JSON with a size
 // limit in both directions.
 type frameConn struct {
-	w     io.Writer
+	w     *coalesce.Writer // whole lines; concurrent ones merged
 	limit int
 	log   *slog.Logger
-
-	wmu sync.Mutex // one whole line at a time
 
 	frames    chan frame
 	closed    chan struct{}
@@ -93,6 +95,12 @@ type frame struct {
 func (c *frameConn) readLoop(br *bufio.Reader) {
 	for {
 		line, tooLarge, err := readFrame(br, c.limit)
+		// Served here, the fast path's calls skip the hand-over to the
+		// session's reader. They are registered before the next line is
+		// read, so a cancellation that follows finds its call.
+		if fp := c.fast.Load(); fp != nil && len(line) > 0 && fp.tryLine(line) {
+			line = nil
+		}
 		if len(line) > 0 || tooLarge {
 			select {
 			case c.frames <- frame{line: line, tooLarge: tooLarge}:
@@ -283,17 +291,12 @@ func (c *frameConn) writeRaw(v any) error {
 }
 
 func (c *frameConn) writeLine(data []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
 	select {
 	case <-c.closed:
 		return io.ErrClosedPipe
 	default:
 	}
-	buf := make([]byte, 0, len(data)+1)
-	buf = append(append(buf, data...), '\n')
-	_, err := c.w.Write(buf)
-	return err
+	return c.w.WriteLine(data)
 }
 
 func (c *frameConn) Close() error {

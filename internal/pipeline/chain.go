@@ -33,6 +33,9 @@ func (d *Denial) Unwrap() error { return d.Cause }
 
 // AsDenial reports whether err is (or wraps) a policy denial.
 func AsDenial(err error) (*Denial, bool) {
+	if err == nil {
+		return nil, false // without the allocation errors.As costs
+	}
 	var d *Denial
 	ok := errors.As(err, &d)
 	return d, ok

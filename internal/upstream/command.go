@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"mcpwarden/internal/coalesce"
 )
 
 // commandTransport runs a stdio server, like go-sdk's CommandTransport,
@@ -35,7 +37,7 @@ func (t *commandTransport) Connect(ctx context.Context) (mcp.Connection, error) 
 	if err := t.cmd.Start(); err != nil {
 		return nil, err
 	}
-	w := &lockedWriter{w: stdin}
+	w := coalesce.New(stdin)
 	t.raw = newRawPath(w)
 	io := &mcp.IOTransport{
 		Reader:        nopClose{&filterReader{r: stdout, progress: t.progress, raw: t.raw}},
@@ -54,7 +56,7 @@ func (nopClose) Close() error { return nil }
 type procStdin struct {
 	cmd       *exec.Cmd
 	stdin     io.WriteCloser
-	w         *lockedWriter // stdin, shared with the raw path
+	w         *coalesce.Writer // stdin, shared with the raw path
 	terminate time.Duration
 }
 

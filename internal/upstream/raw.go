@@ -10,6 +10,10 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"mcpwarden/internal/coalesce"
+	"mcpwarden/internal/jsonscan"
 )
 
 // RawPath sends requests to a stdio server as bytes, beside the go-sdk
@@ -22,7 +26,7 @@ import (
 // numbers its own requests), so the two cannot collide. It is safe for
 // concurrent use.
 type RawPath struct {
-	w       *lockedWriter
+	w       *coalesce.Writer // the server's stdin, shared with the SDK session
 	next    atomic.Uint64
 	mu      sync.Mutex
 	pending map[string]chan RawResponse
@@ -41,16 +45,36 @@ var ErrRawClosed = errors.New("the server closed its output")
 
 const rawIDPrefix = "mcpw-raw-"
 
-func newRawPath(w *lockedWriter) *RawPath {
+func newRawPath(w *coalesce.Writer) *RawPath {
 	return &RawPath{w: w, pending: make(map[string]chan RawResponse)}
 }
 
-// Call sends method with params (raw JSON, without _meta the server would
-// need: revision 2025-era servers only) and waits for the response. On a
-// cancelled context it tells the server with notifications/cancelled.
-func (r *RawPath) Call(ctx context.Context, method string, params json.RawMessage) (RawResponse, error) {
+// ErrRawTimeout reports that the server did not answer in time. The
+// server has been told the request is cancelled.
+var ErrRawTimeout = errors.New("the server did not answer in time")
+
+// Call sends method with params (one raw JSON value, without _meta the
+// server would need: revision 2025-era servers only) and waits up to
+// timeout for the response. On a cancelled context or a timeout it tells
+// the server with notifications/cancelled. method is the caller's own
+// constant, written unescaped.
+func (r *RawPath) Call(ctx context.Context, timeout time.Duration, method string, params json.RawMessage) (RawResponse, error) {
 	id := rawIDPrefix + strconv.FormatUint(r.next.Add(1), 10)
 	ch := make(chan RawResponse, 1)
+	// The line is built by hand: this runs on every fast-path call, and
+	// json.Marshal would validate and copy params again.
+	msg := make([]byte, 0, len(params)+len(method)+64)
+	msg = append(msg, `{"jsonrpc":"2.0","id":"`...)
+	msg = append(msg, id...)
+	msg = append(msg, `","method":"`...)
+	msg = append(msg, method...)
+	msg = append(msg, '"')
+	if len(params) > 0 {
+		msg = append(msg, `,"params":`...)
+		msg = append(msg, params...)
+	}
+	msg = append(msg, '}')
+
 	r.mu.Lock()
 	if r.closed != nil {
 		err := r.closed
@@ -65,18 +89,18 @@ func (r *RawPath) Call(ctx context.Context, method string, params json.RawMessag
 		r.mu.Unlock()
 	}()
 
-	msg, err := json.Marshal(struct {
-		JSONRPC string          `json:"jsonrpc"`
-		ID      string          `json:"id"`
-		Method  string          `json:"method"`
-		Params  json.RawMessage `json:"params,omitempty"`
-	}{"2.0", id, method, params})
-	if err != nil {
-		return RawResponse{}, fmt.Errorf("encoding %s: %w", method, err)
-	}
-	if err := r.w.writeLine(msg); err != nil {
+	if err := r.w.WriteLine(msg); err != nil {
 		return RawResponse{}, fmt.Errorf("writing to the server: %w", err)
 	}
+	timer := timers.Get().(*time.Timer)
+	timer.Reset(timeout)
+	defer func() {
+		// Since Go 1.23 a stopped timer delivers nothing stale, so it can
+		// be reused as is.
+		timer.Stop()
+		timers.Put(timer)
+	}()
+	var err error
 	select {
 	case resp, ok := <-ch:
 		if !ok {
@@ -84,32 +108,64 @@ func (r *RawPath) Call(ctx context.Context, method string, params json.RawMessag
 		}
 		return resp, nil
 	case <-ctx.Done():
-		cancel, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": "notifications/cancelled", "params": map[string]any{"requestId": id, "reason": "cancelled by the client"}})
-		_ = r.w.writeLine(cancel)
-		return RawResponse{}, ctx.Err()
+		err = ctx.Err()
+	case <-timer.C:
+		err = ErrRawTimeout
 	}
+	cancel, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": "notifications/cancelled", "params": map[string]any{"requestId": id, "reason": "cancelled by the client"}})
+	_ = r.w.WriteLine(cancel)
+	return RawResponse{}, err
 }
+
+// timers saves a timer allocation on every call.
+var timers = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
+
+// responseKeys are the members of a plain JSON-RPC response.
+var responseKeys = []string{"jsonrpc", "id", "result", "error"}
 
 // deliver takes a response line for one of the path's requests. It
 // reports false for every other line, which goes on to the SDK.
 func (r *RawPath) deliver(line []byte) bool {
-	if r == nil || !bytes.Contains(line, []byte(rawIDPrefix)) {
+	if r == nil || !bytes.Contains(line, []byte(rawIDPrefix)) || !json.Valid(line) {
 		return false
 	}
-	var m struct {
-		ID     string          `json:"id"`
-		Method string          `json:"method"`
-		Result json.RawMessage `json:"result"`
-		Error  json.RawMessage `json:"error"`
+	var (
+		id             string
+		result, rpcErr json.RawMessage
+	)
+	vals := make([][]byte, len(responseKeys))
+	if jsonscan.Fields(line, responseKeys, vals) {
+		var ok bool
+		if id, ok = jsonscan.PlainString(vals[1]); !ok {
+			return false
+		}
+		// Copied: line is the reader's buffer, reused for the next read.
+		result, rpcErr = bytes.Clone(vals[2]), bytes.Clone(vals[3])
+	} else {
+		// Extra members or escapes: decode it properly.
+		var m struct {
+			ID     string          `json:"id"`
+			Method string          `json:"method"`
+			Result json.RawMessage `json:"result"`
+			Error  json.RawMessage `json:"error"`
+		}
+		if json.Unmarshal(line, &m) != nil || m.Method != "" {
+			return false
+		}
+		id, result, rpcErr = m.ID, m.Result, m.Error
 	}
-	if json.Unmarshal(line, &m) != nil || m.Method != "" || len(m.ID) <= len(rawIDPrefix) || m.ID[:len(rawIDPrefix)] != rawIDPrefix {
+	if len(id) <= len(rawIDPrefix) || id[:len(rawIDPrefix)] != rawIDPrefix {
 		return false
 	}
 	r.mu.Lock()
-	ch := r.pending[m.ID]
+	ch := r.pending[id]
 	r.mu.Unlock()
 	if ch != nil {
-		ch <- RawResponse{Result: m.Result, Error: m.Error}
+		ch <- RawResponse{Result: result, Error: rpcErr}
 	}
 	return true // ours, even if nobody waits any more (a late answer to a cancelled call)
 }
@@ -129,26 +185,6 @@ func (r *RawPath) close() {
 		close(ch)
 		delete(r.pending, id)
 	}
-}
-
-// lockedWriter writes whole lines to the server's stdin, so the raw path's
-// lines and the SDK's never interleave.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
-}
-
-func (l *lockedWriter) writeLine(b []byte) error {
-	line := make([]byte, 0, len(b)+1)
-	line = append(append(line, b...), '\n')
-	_, err := l.Write(line)
-	return err
 }
 
 // filterReader reads a server's output line by line (a stdio server's

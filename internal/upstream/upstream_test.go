@@ -3,12 +3,15 @@ package upstream
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"io"
 	"strings"
 	"testing"
 	"testing/iotest"
 	"time"
 
+	"mcpwarden/internal/coalesce"
 	"mcpwarden/internal/secretref"
 )
 
@@ -140,7 +143,7 @@ func TestFilterReader(t *testing.T) {
 		iotest.OneByteReader,
 		iotest.HalfReader,
 	} {
-		raw := newRawPath(&lockedWriter{w: io.Discard})
+		raw := newRawPath(coalesce.New(io.Discard))
 		ch1, ch2 := make(chan RawResponse, 1), make(chan RawResponse, 1)
 		raw.pending["mcpw-raw-1"], raw.pending["mcpw-raw-2"] = ch1, ch2
 		p := newProgressCounter()
@@ -157,8 +160,43 @@ func TestFilterReader(t *testing.T) {
 		if p.read.Load() != 1 {
 			t.Errorf("progress counted %d, want 1", p.read.Load())
 		}
-		if _, err := raw.Call(context.Background(), "tools/call", nil); err != ErrRawClosed {
+		if _, err := raw.Call(context.Background(), time.Minute, "tools/call", nil); err != ErrRawClosed {
 			t.Errorf("Call after the stream ended = %v, want ErrRawClosed", err)
 		}
+	}
+}
+
+// TestRawCallTimeout checks the request line the raw path writes, and
+// that a call nobody answers ends at its timeout with the server told.
+func TestRawCallTimeout(t *testing.T) {
+	var out bytes.Buffer
+	raw := newRawPath(coalesce.New(&out))
+	_, err := raw.Call(context.Background(), 20*time.Millisecond, "tools/call", json.RawMessage(`{"name":"echo","arguments":{"text":"a\"b"}}`))
+	if !errors.Is(err, ErrRawTimeout) {
+		t.Fatalf("err = %v, want ErrRawTimeout", err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("wrote %q, want the request and a cancellation", out.String())
+	}
+	var req struct {
+		JSONRPC, ID, Method string
+		Params              struct {
+			Name      string
+			Arguments map[string]string
+		}
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &req); err != nil || req.JSONRPC != "2.0" || req.Method != "tools/call" || req.Params.Arguments["text"] != `a"b` || !strings.HasPrefix(req.ID, rawIDPrefix) {
+		t.Fatalf("request line %s (%v)", lines[0], err)
+	}
+	var cancel struct {
+		Method string
+		Params struct{ RequestID string }
+	}
+	if err := json.Unmarshal([]byte(lines[1]), &cancel); err != nil || cancel.Method != "notifications/cancelled" || cancel.Params.RequestID != req.ID {
+		t.Fatalf("cancellation line %s (%v)", lines[1], err)
+	}
+	if len(raw.pending) != 0 {
+		t.Errorf("%d requests still pending", len(raw.pending))
 	}
 }
