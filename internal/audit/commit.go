@@ -218,6 +218,16 @@ func (c *committer) finishAsync(n int, err error) {
 	c.log.Error("audit records LOST: commit failed with sync: off", "sink", c.name, "records", n, "lost_total", total, "err", err)
 }
 
+// flushVia runs flush unless the committer is closed (closing flushes).
+func (c *committer) flushVia(flush func() error) error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return nil
+	}
+	return flush()
+}
+
 // close stops accepting records, commits what is queued, and closes the
 // backend.
 func (c *committer) close() error {

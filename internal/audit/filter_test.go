@@ -194,6 +194,11 @@ func TestTail(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
+				if f, ok := sink.(interface{ Flush() error }); ok {
+					if err := f.Flush(); err != nil { // into the database, for the reader
+						t.Fatal(err)
+					}
+				}
 			}
 			write(0, 12)
 			if src == nil {

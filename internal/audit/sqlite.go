@@ -21,7 +21,7 @@ import (
 
 // schemaVersion is stored in PRAGMA user_version. A database with a newer
 // version was written by a newer mcpwarden and is not touched.
-const schemaVersion = 1
+const schemaVersion = 2 // 2 added the queues table
 
 // applicationID marks a SQLite file as an mcpwarden audit log ("mcpw").
 const applicationID = 0x6d637077
@@ -97,6 +97,7 @@ func sqliteDSN(path string, params ...string) (string, error) {
 type SQLiteSink struct {
 	chainSink
 	be *sqliteBackend
+	q  *queuedBackend // nil with sync: off
 }
 
 var _ Sink = (*SQLiteSink)(nil)
@@ -109,7 +110,28 @@ func OpenSQLiteSink(ctx context.Context, path string, sync SyncPolicy, log *slog
 	if err != nil {
 		return nil, err
 	}
-	return &SQLiteSink{chainSink: newChainSink("sqlite:"+path, be, sync, log), be: be}, nil
+	if log == nil {
+		log = discard
+	}
+	if sync.orDefault() == SyncOff {
+		// Writes do not wait anyway: straight into the database.
+		return &SQLiteSink{chainSink: newChainSink("sqlite:"+path, be, sync, log), be: be}, nil
+	}
+	q, err := openQueuedBackend(ctx, be, path, sync.orDefault(), log)
+	if err != nil {
+		be.close()
+		return nil, err
+	}
+	return &SQLiteSink{chainSink: newChainSink("sqlite:"+path, q, sync, log), be: be, q: q}, nil
+}
+
+// Flush waits until every record written so far is in the database,
+// where readers see it.
+func (s *SQLiteSink) Flush() error {
+	if s.q == nil {
+		return nil
+	}
+	return s.c.flushVia(s.q.flush)
 }
 
 type sqliteBackend struct {
@@ -182,13 +204,17 @@ func (b *sqliteBackend) init(ctx context.Context, path string) error {
 		if tables > 0 {
 			return fmt.Errorf("%s is a SQLite database but not an mcpwarden audit log; refusing to write to it", path)
 		}
-		if _, err := b.db.ExecContext(ctx, fmt.Sprintf("%s PRAGMA application_id = %d; PRAGMA user_version = %d;", schema, applicationID, schemaVersion)); err != nil {
+		if _, err := b.db.ExecContext(ctx, fmt.Sprintf("%s %s PRAGMA application_id = %d; PRAGMA user_version = %d;", schema, queuesSchema, applicationID, schemaVersion)); err != nil {
 			return fmt.Errorf("creating the audit schema in %s: %w", path, err)
 		}
 	case appID != applicationID:
 		return fmt.Errorf("%s is a SQLite database but not an mcpwarden audit log; refusing to write to it", path)
 	case version > schemaVersion:
 		return fmt.Errorf("%s has audit schema version %d, newer than this mcpwarden's %d; upgrade mcpwarden", path, version, schemaVersion)
+	case version < schemaVersion:
+		if _, err := b.db.ExecContext(ctx, fmt.Sprintf("%s PRAGMA user_version = %d;", queuesSchema, schemaVersion)); err != nil {
+			return fmt.Errorf("upgrading the audit schema in %s: %w", path, err)
+		}
 	}
 	var mode string
 	if err := b.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || !strings.EqualFold(mode, "wal") {
@@ -222,7 +248,11 @@ func readHead(ctx context.Context, q queryer) (Head, error) {
 	return h, err
 }
 
-func (b *sqliteBackend) commit(batch []*Record) error {
+func (b *sqliteBackend) commit(batch []*Record) error { return b.commitWith(batch, nil) }
+
+// commitWith seals and inserts batch, and runs also (if set) in the same
+// transaction.
+func (b *sqliteBackend) commitWith(batch []*Record, also func(context.Context, *sql.Tx) error) error {
 	// No deadline: a cancellable context costs a goroutine per statement in
 	// database/sql and the driver, a third of a commit. Waiting for
 	// another process's write lock is bounded by the busy timeout.
@@ -267,6 +297,11 @@ func (b *sqliteBackend) commit(batch []*Record) error {
 			return fmt.Errorf("inserting audit records %d to %d: %w", batch[0].Seq, batch[n-1].Seq, err)
 		}
 		batch = batch[n:]
+	}
+	if also != nil {
+		if err := also(ctx, tx); err != nil {
+			return fmt.Errorf("recording audit queue progress: %w", err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("committing %d audit records: %w", len(batch), err)

@@ -59,3 +59,40 @@ func benchSink(b *testing.B, s Sink) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
+
+// BenchmarkSQLiteWriteOne is one writer at a time: the latency a lone
+// call pays for each of its records.
+// Run: go test -run=^$ -bench=WriteOne -benchtime=5000x ./internal/audit
+func BenchmarkSQLiteWriteOne(b *testing.B) {
+	s, err := OpenSQLiteSink(context.Background(), filepath.Join(b.TempDir(), "a.db"), SyncNormal, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	benchOne(b, s)
+}
+
+// BenchmarkJSONLWriteOne is BenchmarkSQLiteWriteOne for the JSONL sink.
+func BenchmarkJSONLWriteOne(b *testing.B) {
+	s, err := OpenJSONLSink(filepath.Join(b.TempDir(), "a.jsonl"), SyncNormal, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	benchOne(b, s)
+}
+
+func benchOne(b *testing.B, s Sink) {
+	ctx := context.Background()
+	recs := make([]Record, 4096)
+	for i := range recs {
+		recs[i] = testRecord(i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if err := s.Write(ctx, &recs[i%len(recs)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

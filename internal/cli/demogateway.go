@@ -178,6 +178,9 @@ func demoGatewayAct(ctx context.Context, d *demoRun) error {
 	}
 
 	// The audit log has every decision, in a chain that verifies.
+	if err := set.FlushAudit(); err != nil {
+		return err
+	}
 	src, err := audit.OpenSQLite(ctx, auditDB)
 	if err != nil {
 		return err

@@ -78,6 +78,15 @@ type Set struct {
 	log     *slog.Logger
 }
 
+// FlushAudit waits until the audit records written so far are visible to
+// readers of the log.
+func (s *Set) FlushAudit() error {
+	if s.audit == nil {
+		return nil
+	}
+	return s.audit.Flush()
+}
+
 // Egress records a sandboxed server's network connection, allowed or
 // denied, in the audit log and the operational log. The sandbox calls it
 // (sandbox.Options.OnEgress); Cause names the calls that were in flight.

@@ -99,14 +99,39 @@ func denied(t *testing.T, cs *mcp.ClientSession, tool string, args map[string]an
 	return text
 }
 
-func auditQuery(t *testing.T, p *process, filters ...string) string {
+// auditQuery runs mcpwarden audit query on p's log until ready accepts
+// the output or 10 s pass: the gateway indexes records into the database
+// a moment after each call returns.
+func auditQuery(t *testing.T, p *process, ready func(string) bool, filters ...string) string {
 	t.Helper()
-	args := append([]string{"audit", "query", "--db", filepath.Join(dirOf(p), "audit.db")}, filters...)
-	out, err := exec.Command(testbin.Path(t), args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("mcpwarden %s: %v\n%s", strings.Join(args, " "), err, out)
+	return pollAudit(t, ready, append([]string{"audit", "query", "--db", filepath.Join(dirOf(p), "audit.db")}, filters...)...)
+}
+
+func pollAudit(t *testing.T, ready func(string) bool, args ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := exec.Command(testbin.Path(t), args...).Output()
+		if err != nil {
+			t.Fatalf("mcpwarden %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		if ready(string(out)) || time.Now().After(deadline) {
+			return string(out)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	return string(out)
+}
+
+// containsAll reports whether s contains every one of subs.
+func containsAll(subs ...string) func(string) bool {
+	return func(s string) bool {
+		for _, sub := range subs {
+			if !strings.Contains(s, sub) {
+				return false
+			}
+		}
+		return true
+	}
 }
 
 // TestDefaultsStopDemoAttacks runs the demo server behind a gateway whose
@@ -207,8 +232,9 @@ func TestDefaultsStopDemoAttacks(t *testing.T) {
 	callText(t, cs3, "demo__read_file", map[string]any{"path": "notes.txt"})
 	denied(t, cs3, "demo__send_email", map[string]any{"to": "attacker@example.com", "subject": "x", "body": "y"}, "flows.lethal_trifecta")
 
-	all := auditQuery(t, p, "--format", "json")
-	for _, rule := range []string{"tools.poisoned", "output.indirect_prompt_injection", "pin.changed", "flows.lethal_trifecta", "secrets.redacted", "tools.withheld"} {
+	rules := []string{"tools.poisoned", "output.indirect_prompt_injection", "pin.changed", "flows.lethal_trifecta", "secrets.redacted", "tools.withheld"}
+	all := auditQuery(t, p, containsAll(rules...), "--format", "json")
+	for _, rule := range rules {
 		if !strings.Contains(all, rule) {
 			t.Errorf("the audit log does not name %s", rule)
 		}
@@ -216,7 +242,7 @@ func TestDefaultsStopDemoAttacks(t *testing.T) {
 	if strings.Contains(all, ws.Canary) {
 		t.Error("the audit log holds a fake secret")
 	}
-	if q := auditQuery(t, p, "decision=deny", "tool=get_ticket"); !strings.Contains(q, "output.indirect_prompt_injection") {
+	if q := auditQuery(t, p, containsAll("output.indirect_prompt_injection"), "decision=deny", "tool=get_ticket"); !strings.Contains(q, "output.indirect_prompt_injection") {
 		t.Errorf("audit query decision=deny tool=get_ticket = %s", q)
 	}
 }
@@ -293,7 +319,7 @@ func TestExamplePolicyStopsArgumentAttacks(t *testing.T) {
 	if n := hits.Load(); n != 0 {
 		t.Errorf("the canary was reached %d times", n)
 	}
-	if q := auditQuery(t, p, "decision=deny", "tool=fetch_url"); strings.Count(q, "args.url") < 10 {
+	if q := auditQuery(t, p, func(q string) bool { return strings.Count(q, "args.url") >= 10 }, "decision=deny", "tool=fetch_url"); strings.Count(q, "args.url") < 10 {
 		t.Errorf("audit query shows %d args.url denials, want every one:\n%s", strings.Count(q, "args.url"), q)
 	}
 }
@@ -331,7 +357,7 @@ func TestSSRFThroughRedirect(t *testing.T) {
 	if !strings.Contains(text, "redirect") && !strings.Contains(text, "denied") {
 		t.Errorf("fetch_url = %q, want the proxy's refusal of the redirect", text)
 	}
-	if q := auditQuery(t, p, "decision=deny"); !strings.Contains(q, "egress") {
+	if q := auditQuery(t, p, containsAll("egress"), "decision=deny"); !strings.Contains(q, "egress") {
 		t.Errorf("the audit log has no egress denial:\n%s", q)
 	}
 }

@@ -362,10 +362,7 @@ func TestPolicyAccessRules(t *testing.T) {
 	}
 
 	// The denials are in the audit log, with the caller and the rule.
-	out, err := exec.Command(testbinPath(t), "audit", "query", "--db", e.auditDB, "--decision", "deny", "--format", "json").Output()
-	if err != nil {
-		t.Fatalf("audit query: %v", err)
-	}
+	out := pollAudit(t, containsAll("access.contractors-read-only", "olga"), "audit", "query", "--db", e.auditDB, "--decision", "deny", "--format", "json")
 	var found []string
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		var r struct {
@@ -422,12 +419,10 @@ func TestPolicyApproval(t *testing.T) {
 		t.Errorf("delete from a client without elicitation = %q", txt)
 	}
 	// Every answer is in the audit log, with the rule that asked.
-	out, err := exec.Command(testbinPath(t), "audit", "query", "--db", e.auditDB, "--rule", "access.approve-deletes", "--format", "json").Output()
-	if err != nil {
-		t.Fatalf("audit query: %v", err)
-	}
-	for _, want := range []string{"approved by the user (asked with elicitation)", "approved by the user (asked with input_required)", "the user did not approve it", "the client cannot ask the user"} {
-		if !strings.Contains(string(out), want) {
+	answers := []string{"approved by the user (asked with elicitation)", "approved by the user (asked with input_required)", "the user did not approve it", "the client cannot ask the user"}
+	out := pollAudit(t, containsAll(answers...), "audit", "query", "--db", e.auditDB, "--rule", "access.approve-deletes", "--format", "json")
+	for _, want := range answers {
+		if !strings.Contains(out, want) {
 			t.Errorf("the audit log has no decision %q", want)
 		}
 	}
