@@ -95,6 +95,9 @@ func TestCrashLosesNoAcknowledgedRecord(t *testing.T) {
 				}
 				var err error
 				if kind == "sqlite" {
+					if files := queueFiles(t, path); len(files) != 1 {
+						t.Fatalf("queue files after the kill = %v, want the killed writer's", files)
+					}
 					sink, err = OpenSQLiteSink(ctx, path, policy, nil)
 				} else {
 					sink, err = OpenJSONLSink(path, policy, nil)
@@ -109,6 +112,11 @@ func TestCrashLosesNoAcknowledgedRecord(t *testing.T) {
 					t.Fatal(err)
 				}
 				sink.Close()
+				if kind == "sqlite" {
+					if files := queueFiles(t, path); len(files) != 0 {
+						t.Errorf("queue files after recovery and a clean close = %v, want none", files)
+					}
+				}
 
 				var src Source
 				if kind == "sqlite" {

@@ -41,7 +41,7 @@ const queueRotate = 8 << 20
 // indexLinger is how long the indexer waits for more records before a
 // transaction: batching cuts the SQLite cost per record several times,
 // and it delays only when records become visible to queries.
-const indexLinger = time.Millisecond
+const indexLinger = 2 * time.Millisecond
 
 // indexBatch bounds one index transaction.
 const indexBatch = 1024
@@ -81,7 +81,7 @@ type queueItem struct {
 func queueDir(path string) string { return path + ".queue" }
 
 func openQueuedBackend(ctx context.Context, db *sqliteBackend, path string, policy SyncPolicy, log *slog.Logger) (*queuedBackend, error) {
-	b := &queuedBackend{db: db, dir: queueDir(path), policy: policy, log: log, rotateAt: queueRotate, work: make(chan queueItem, 256), done: make(chan struct{})}
+	b := &queuedBackend{db: db, dir: queueDir(path), policy: policy, log: log, rotateAt: queueRotate, work: make(chan queueItem, 4096), done: make(chan struct{})}
 	b.enc = NewJSONWriter(&b.buf)
 	if err := os.MkdirAll(b.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the audit queue directory: %w", err)
@@ -204,8 +204,6 @@ func (b *queuedBackend) index() {
 	var st indexState
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
-	linger := time.NewTimer(time.Hour)
-	linger.Stop()
 	for {
 		var it queueItem
 		ok := true
@@ -225,20 +223,24 @@ func (b *queuedBackend) index() {
 		}
 		if ok {
 			b.take(&st, it)
-			linger.Reset(indexLinger)
+			if len(st.flushes) == 0 {
+				// Sleep rather than wait on the channel: a writer's send then
+				// wakes nobody, which on a busy machine costs the calls
+				// more than the transaction does.
+				time.Sleep(indexLinger)
+			}
 		collect:
-			for len(st.flushes) == 0 && len(st.recs) < indexBatch {
+			for len(st.recs) < indexBatch {
 				select {
 				case it, ok = <-b.work:
 					if !ok {
 						break collect
 					}
 					b.take(&st, it)
-				case <-linger.C:
+				default:
 					break collect
 				}
 			}
-			linger.Stop()
 		}
 		if !ok {
 			b.finalCommit(&st)
