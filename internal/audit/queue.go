@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -471,4 +472,35 @@ func (b *sqliteBackend) queueOffset(ctx context.Context, name string) (int64, bo
 		return 0, false, fmt.Errorf("reading audit queue offsets: %w", err)
 	}
 	return off, true, nil
+}
+
+// StoppedQueues returns the queue files next to the database at path that
+// no live process holds: records a writer queued before it was killed,
+// not yet in the database (the next writer to open it indexes them). It
+// only probes the locks, and takes nothing over.
+func StoppedQueues(path string) ([]string, error) {
+	dir := queueDir(path)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the audit queue directory: %w", err)
+	}
+	var stopped []string
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".jsonl") {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		f, err := os.Open(p)
+		if err != nil {
+			continue // removed meanwhile by its writer
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB) == nil {
+			stopped = append(stopped, p)
+		}
+		f.Close()
+	}
+	return stopped, nil
 }

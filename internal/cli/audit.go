@@ -124,6 +124,16 @@ func newAuditVerifyCmd(stdio IO) *cobra.Command {
 			} else if ce == nil {
 				fmt.Fprintf(stdio.Out, "ok: %s: %d records verified, head %s\n", path, got.Seq, got)
 			}
+			if f.jsonl == "" {
+				// Say so when records exist that verify could not see.
+				if stopped, err := audit.StoppedQueues(path); err == nil && len(stopped) > 0 {
+					what := fmt.Sprintf("%d queue files of stopped gateways hold", len(stopped))
+					if len(stopped) == 1 {
+						what = "a queue file of a stopped gateway holds"
+					}
+					fmt.Fprintf(stdio.Err, "note: %s records not yet in the database (%s); the next gateway to open it indexes them\n", what, strings.Join(stopped, ", "))
+				}
+			}
 			if ce != nil {
 				return &ExitError{Code: ExitFailure, Err: fmt.Errorf("audit log %s is broken at %w (the %d records before it verify)", path, ce, got.Seq)}
 			}

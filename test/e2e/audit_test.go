@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"mcpwarden/internal/testbin"
 )
 
 // TestAuditSurvivesKill makes calls through the gateway binary, kills it
@@ -36,6 +39,11 @@ func TestAuditSurvivesKill(t *testing.T) {
 	left, err := os.ReadDir(db + ".queue")
 	if err != nil || len(left) != 1 {
 		t.Fatalf("queue files after the kill = %v, %v; want the killed process's", left, err)
+	}
+
+	// verify says that records it cannot see are waiting.
+	if out, _ := exec.Command(testbin.Path(t), "audit", "verify", "--db", db).CombinedOutput(); !strings.Contains(string(out), "a queue file of a stopped gateway holds records not yet in the database") {
+		t.Errorf("audit verify after the kill = %s, want a note about the queued records", out)
 	}
 
 	// The restarted gateway takes the queue over; a clean stop then
