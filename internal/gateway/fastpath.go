@@ -135,7 +135,7 @@ func plainID(raw []byte) (jsonrpc.ID, bool) {
 	if len(digits) > 0 && digits[0] == '-' {
 		digits = digits[1:]
 	}
-	if len(digits) == 0 || len(digits) > 15 || (digits[0] == '0' && len(digits) > 1) {
+	if len(digits) == 0 || len(digits) > 15 || (digits[0] == '0' && (len(digits) > 1 || len(raw) > 1)) { // no 007, no -0
 		return jsonrpc.ID{}, false
 	}
 	var n int64

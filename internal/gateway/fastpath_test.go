@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+
 	"mcpwarden/internal/config"
 	"mcpwarden/internal/pipeline"
 )
@@ -139,4 +141,30 @@ func TestFastPathTakes(t *testing.T) {
 			t.Errorf("case %d: answer id %v, want %s", i, m["id"], tc.id)
 		}
 	}
+}
+
+// FuzzPlainID checks that the IDs the fast path takes from the wire are
+// exactly the JSON-RPC IDs they decode to, so the answer and a later
+// cancellation name the same request.
+func FuzzPlainID(f *testing.F) {
+	for _, s := range []string{`1`, `-7`, `0`, `007`, `1.0`, `1e3`, `"a"`, `"a\"b"`, `"é"`, `123456789012345`, `1234567890123456`, `null`, `-`, `""`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		id, ok := plainID(raw)
+		if !ok {
+			return
+		}
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			t.Fatalf("plainID took %q, which is not JSON: %v", raw, err)
+		}
+		want, err := jsonrpc.MakeID(v)
+		if err != nil || want != id {
+			t.Fatalf("plainID(%q) = %v, the wire value decodes to %v (%v)", raw, id, want, err)
+		}
+		if got := string(mustJSON(id.Raw())); got != string(raw) && !strings.ContainsAny(got, `\<>&`) {
+			t.Fatalf("plainID(%q) re-encodes as %s: a cancellation naming it would not match", raw, got)
+		}
+	})
 }

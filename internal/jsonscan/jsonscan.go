@@ -8,6 +8,8 @@
 // (or know the input was checked) first.
 package jsonscan
 
+import "unicode/utf8"
+
 // Object calls fn for each member of the JSON object in data, in order,
 // with the key's raw bytes between its quotes and the value's raw bytes.
 // escaped reports that the key contains a backslash escape, so its raw
@@ -87,10 +89,11 @@ func Fields(data []byte, keys []string, vals [][]byte) bool {
 	})
 }
 
-// PlainString returns the text of a JSON string value with no escapes,
-// and false for any other value.
+// PlainString returns the text of a JSON string value with no escapes
+// and valid UTF-8 (so its bytes are its text), and false for any other
+// value.
 func PlainString(v []byte) (string, bool) {
-	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' || !utf8.Valid(v) {
 		return "", false
 	}
 	for _, c := range v[1 : len(v)-1] {

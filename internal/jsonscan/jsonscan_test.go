@@ -78,7 +78,7 @@ func TestPlainString(t *testing.T) {
 			t.Errorf("PlainString(%s) = %q %v", in, got, ok)
 		}
 	}
-	for _, in := range []string{`"a\nb"`, `"a\"b"`, `1`, `"`, `null`, "\"a\tb\""} {
+	for _, in := range []string{`"a\nb"`, `"a\"b"`, `1`, `"`, `null`, "\"a\tb\"", "\"\xea\""} {
 		if got, ok := PlainString([]byte(in)); ok {
 			t.Errorf("PlainString(%s) = %q, want not plain", in, got)
 		}
