@@ -146,3 +146,18 @@ func FuzzObject(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkFields is the fast path's read of a tools/call line.
+func BenchmarkFields(b *testing.B) {
+	line := []byte(`{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"github__search_issues","arguments":{"query":"is:open label:bug","per_page":50,"page":1}}}`)
+	top := []string{"jsonrpc", "id", "method", "params"}
+	params := []string{"name", "arguments"}
+	vals := make([][]byte, 4)
+	b.SetBytes(int64(len(line)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if !Fields(line, top, vals) || !Fields(vals[3], params, vals[:2]) {
+			b.Fatal("not a plain call")
+		}
+	}
+}
