@@ -50,22 +50,29 @@
 // A write returns only once its record is stored under the sync policy
 // (full: fsynced; normal, the default: in the OS, surviving a crash of
 // mcpwarden; off: queued, explicitly lossy). Concurrent writes are
-// group-committed: one goroutine per sink commits everything queued as one
-// transaction, so the cost of a commit (and its fsync) is shared and
-// throughput grows with concurrency. The SQLite sink uses WAL mode and reads
-// the chain head inside each write transaction, so the chain continues
-// across restarts and even across processes sharing the file; the JSONL
-// sink holds an exclusive lock and resumes from its last line, cutting off
-// a line torn by a crash (never acknowledged, so nothing is lost).
+// group-committed: one goroutine per sink writes everything queued at once,
+// so the cost of a write (and its fsync) is shared and throughput grows with
+// concurrency. The JSONL sink holds an exclusive lock and resumes from its
+// last line, cutting off a line torn by a crash (never acknowledged, so
+// nothing is lost).
 //
-// A request record costs the call one commit (about 50 µs with SQLite and
-// sync: normal on a 2-core machine, see docs/benchmarks.md). Finish also
-// waits for its commit, so the gateway should finish a call after writing
-// the response: the agent then does not wait for the decision record.
+// The SQLite sink stores a record by appending it to its process's queue
+// file (the same cost as the JSONL sink) and indexes queued records into
+// the database in the background, sealing them onto the chain inside the
+// database's write lock, so the chain continues across restarts and across
+// processes sharing the file. Each queue file's indexed offset is stored in
+// the same transaction as its records; the next writer to open the
+// database after a crash indexes what was left (see queue.go). Its writes
+// therefore acknowledge seq 0, and [SQLiteSink.Flush] waits until readers
+// see everything written so far.
+//
+// A call waits for two records, request and decision: with either sink a
+// few microseconds each on a 2-core machine (see docs/benchmarks.md).
 //
 // # Failure policy
 //
-// If a sink cannot store a request record, the call is denied with rule
+// If a sink cannot store a request record (for SQLite: while the database
+// refuses to index queued records), the call is denied with rule
 // [RuleUnavailable] (on_error: deny, the default) or let through (on_error:
 // allow). Either way the failure is counted ([Log.Stats]) and logged at
 // error level, rate-limited to one report per second per sink, and the
