@@ -81,6 +81,7 @@ SIGTERM or SIGINT stops accepting new calls, waits for the ones in flight
 			if err != nil {
 				return configError(err)
 			}
+			set.OnPinsChanged(g.ToolsChanged) // an approval shows at once
 			return serveGateway(cmd.Context(), g, cfg, loopback, authr, stdio, log)
 		},
 	}

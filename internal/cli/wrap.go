@@ -94,6 +94,7 @@ policy comes from --config when given, otherwise the safe defaults apply.`,
 			if err != nil {
 				return configError(err)
 			}
+			set.OnPinsChanged(g.ToolsChanged) // an approval shows at once
 			g.Start(cmd.Context())
 			defer g.Close()
 			return g.ServeStdio(cmd.Context(), stdio.In, stdio.Out)

@@ -59,6 +59,7 @@ import (
 	"mcpwarden/internal/egress"
 	"mcpwarden/internal/limits"
 	"mcpwarden/internal/pipeline"
+	"mcpwarden/internal/toolguard"
 )
 
 // Deps are what controls need from their surroundings. The zero value is
@@ -75,7 +76,16 @@ type Set struct {
 	Chain   *pipeline.Chain
 	closers []func() error
 	audit   *audit.Log
+	tools   *toolguard.Interceptor
 	log     *slog.Logger
+}
+
+// OnPinsChanged registers f to run when the lockfile changed on disk (an
+// approval with mcpwarden pin approve): what clients may list changed.
+func (s *Set) OnPinsChanged(f func()) {
+	if s.tools != nil {
+		s.tools.OnChange(f)
+	}
 }
 
 // FlushAudit waits until the audit records written so far are visible to
@@ -198,6 +208,11 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*Set, error) {
 		return nil, err
 	}
 	ics = append(ics, content...)
+	for _, ic := range content {
+		if tg, ok := ic.(*toolguard.Interceptor); ok {
+			set.tools = tg
+		}
+	}
 
 	set.Chain = pipeline.NewChain(ics...)
 	if set.Chain.Len() == 0 {

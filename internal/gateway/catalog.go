@@ -156,11 +156,7 @@ func (b *backend) syncTools(tools map[string]*mcp.Tool) {
 			b.log.Warn("tool withheld: its namespaced name is not valid", "tool", name, "err", err)
 			return false
 		}
-		return safeAdd(b, "tool", name, func() {
-			g.srv.AddTool(&nt, func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-				return g.callTool(ctx, b, name, req)
-			})
-		})
+		return safeAdd(b, "tool", name, func() { b.addTool(&nt, name) })
 	}, func(names []string) {
 		ns := make([]string, len(names))
 		for i, n := range names {
@@ -170,6 +166,34 @@ func (b *backend) syncTools(tools map[string]*mcp.Tool) {
 	})
 	b.cat.tools = tools
 	b.toolCount.Store(int64(len(b.cat.toolFP)))
+}
+
+// addTool registers t (already under its namespaced name) downstream.
+func (b *backend) addTool(t *mcp.Tool, name string) {
+	b.g.srv.AddTool(t, func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return b.g.callTool(ctx, b, name, req)
+	})
+}
+
+// ToolsChanged tells every session that its tool list changed, when what
+// a client may see changed although no server's list did (a pin approved
+// in the lockfile): the go-sdk has no call for that, but re-registering
+// one tool unchanged sends the notification.
+func (g *Gateway) ToolsChanged() {
+	for _, b := range g.backends {
+		b.refreshMu.Lock()
+		for name, t := range b.cat.tools {
+			if _, registered := b.cat.toolFP[name]; !registered {
+				continue
+			}
+			nt := *t
+			nt.Name = g.join(b.name, name)
+			b.addTool(&nt, name)
+			b.refreshMu.Unlock()
+			return
+		}
+		b.refreshMu.Unlock()
+	}
 }
 
 func (b *backend) syncPrompts(prompts map[string]*mcp.Prompt) {

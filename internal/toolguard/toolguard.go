@@ -42,6 +42,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mcpwarden/internal/audit"
@@ -129,7 +130,13 @@ type Interceptor struct {
 	started  bool
 	stop     chan struct{}
 	done     chan struct{}
+	onChange atomic.Pointer[func()]
 }
+
+// OnChange registers f to run after the lockfile changed on disk and was
+// reloaded (an approval, say), so that clients can be told their tool
+// lists changed.
+func (ic *Interceptor) OnChange(f func()) { ic.onChange.Store(&f) }
 
 type stamp struct {
 	mod  time.Time
@@ -293,6 +300,9 @@ func (ic *Interceptor) reload(first bool) error {
 	ic.mu.Unlock()
 	if !first {
 		ic.log.Info("lockfile reloaded", "lockfile", ic.lockfile, "servers", len(lock.Servers))
+		if f := ic.onChange.Load(); f != nil {
+			(*f)()
+		}
 	}
 	return nil
 }

@@ -441,9 +441,18 @@ func TestRugPullMidSession(t *testing.T) {
 	if !strings.Contains(reason, "description changed") {
 		t.Errorf("denial = %s, want the change named", reason)
 	}
+	for len(changed) > 0 {
+		<-changed
+	}
 	out, err := exec.Command(testbin.Path(t), "pin", "approve", "go/echo", "--lockfile", filepath.Join(dirOf(p), "mcpwarden.lock")).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "Added at runtime.") {
 		t.Fatalf("pin approve = %v\n%s", err, out)
+	}
+	// The gateway tells the client its list changed, without being asked.
+	select {
+	case <-changed:
+	case <-time.After(20 * time.Second):
+		t.Error("no tools/list_changed after the approval")
 	}
 	deadline = time.Now().Add(20 * time.Second)
 	for !toolSet(t, cs)["go__echo"] {
