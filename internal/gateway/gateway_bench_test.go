@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -146,10 +147,19 @@ func stdioGatewayCfg(b *testing.B, cfg *config.Config, chain *pipeline.Chain) *m
 	return cs
 }
 
+// benchHTTPClient keeps enough idle connections for the parallel
+// benchmarks (the default keeps 2 per host, and the rest would be a new
+// TCP connection per call), the same for the direct and the gateway case.
+func benchHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	return &http.Client{Transport: t}
+}
+
 func httpDirect(b *testing.B) *mcp.ClientSession {
 	ts := httptest.NewServer(mcptest.Handler("bench", false))
 	b.Cleanup(ts.Close)
-	cs, err := benchClient().Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: ts.URL, MaxRetries: -1}, nil)
+	cs, err := benchClient().Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: ts.URL, MaxRetries: -1, HTTPClient: benchHTTPClient()}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -163,7 +173,7 @@ func httpGateway(b *testing.B, chain *pipeline.Chain) *mcp.ClientSession {
 	g := benchGateway(b, chain, config.Server{Name: "bench", URL: up.URL})
 	ts := httptest.NewServer(g.Handler(HTTPOptions{Loopback: true}))
 	b.Cleanup(ts.Close)
-	cs, err := benchClient().Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: ts.URL + "/mcp", MaxRetries: -1}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	cs, err := benchClient().Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: ts.URL + "/mcp", MaxRetries: -1, HTTPClient: benchHTTPClient()}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
 	if err != nil {
 		b.Fatal(err)
 	}

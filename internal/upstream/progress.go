@@ -105,6 +105,6 @@ func (t countingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	resp.Body = struct {
 		io.Reader
 		io.Closer
-	}{&filterReader{r: resp.Body, progress: t.p}, resp.Body}
+	}{&filterReader{r: resp.Body, progress: t.p, pooled: true}, resp.Body}
 	return resp, nil
 }

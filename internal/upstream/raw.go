@@ -196,13 +196,34 @@ type filterReader struct {
 	r        io.Reader
 	progress *ProgressCounter
 	raw      *RawPath
-	buf      []byte // read, not yet split into lines
-	out      []byte // complete lines ready for the caller
-	off      int    // what of out the caller has taken
-	err      error
+	// pooled is set for short-lived readers (HTTP response bodies): their
+	// buffers come from a pool and go back to it at the end of the body,
+	// instead of costing every call a fresh 32 KiB.
+	pooled bool
+	buf    []byte // read, not yet split into lines
+	out    []byte // complete lines ready for the caller
+	off    int    // what of out the caller has taken
+	err    error
+	done   bool           // the end was returned and the buffers released
+	bufs   *filterBuffers // where buf and out came from, when pooled
 }
 
+// bodyBuffers holds the buffers of finished HTTP response readers.
+var bodyBuffers = sync.Pool{New: func() any { return new(filterBuffers) }}
+
+type filterBuffers struct{ buf, out []byte }
+
+// maxPooled bounds what a pooled buffer may have grown to.
+const maxPooled = 256 << 10
+
 func (f *filterReader) Read(p []byte) (int, error) {
+	if f.done {
+		return 0, f.err
+	}
+	if f.pooled && f.bufs == nil {
+		f.bufs = bodyBuffers.Get().(*filterBuffers)
+		f.buf, f.out = f.bufs.buf[:0], f.bufs.out[:0]
+	}
 	for f.off == len(f.out) {
 		f.out, f.off = f.out[:0], 0
 		if f.err != nil {
@@ -212,6 +233,7 @@ func (f *filterReader) Read(p []byte) (int, error) {
 				break
 			}
 			f.raw.close()
+			f.release()
 			return 0, f.err
 		}
 		if cap(f.buf)-len(f.buf) < 4096 {
@@ -240,4 +262,14 @@ func (f *filterReader) Read(p []byte) (int, error) {
 	n := copy(p, f.out[f.off:])
 	f.off += n
 	return n, nil
+}
+
+// release ends the reader; a pooled one gives its buffers back.
+func (f *filterReader) release() {
+	f.done = true
+	if f.bufs != nil && cap(f.buf) <= maxPooled && cap(f.out) <= maxPooled {
+		f.bufs.buf, f.bufs.out = f.buf[:0], f.out[:0]
+		bodyBuffers.Put(f.bufs)
+	}
+	f.bufs, f.buf, f.out = nil, nil, nil
 }

@@ -350,7 +350,7 @@ func httpClient(spec *Spec, opts Options, progress *ProgressCounter, secrets sec
 	}
 	rt := base.Transport
 	if rt == nil {
-		rt = http.DefaultTransport
+		rt = pooledTransport()
 	}
 	if len(headers) > 0 {
 		rt = headerTransport{base: rt, headers: headers}
@@ -358,6 +358,21 @@ func httpClient(spec *Spec, opts Options, progress *ProgressCounter, secrets sec
 	c := *base
 	c.Transport = countingTransport{base: rt, p: progress}
 	return &c, nil
+}
+
+// maxIdlePerServer is how many idle connections to one HTTP server are
+// kept for reuse. The standard library keeps 2, so a gateway with more
+// calls than that in flight to one server opened and closed a TCP
+// connection per call (and piled up TIME_WAIT sockets).
+const maxIdlePerServer = 64
+
+// pooledTransport is http.DefaultTransport with enough idle connections
+// per server for a gateway's concurrency.
+func pooledTransport() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = maxIdlePerServer
+	t.MaxIdleConns = 4 * maxIdlePerServer
+	return t
 }
 
 // headerTransport adds the configured headers (upstream credentials) to
