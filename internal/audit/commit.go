@@ -76,8 +76,9 @@ func (s *chainSink) Write(ctx context.Context, r *Record) error {
 	return err
 }
 
-// Append writes r and returns the seq it was committed at (0 with sync:
-// off, where the record is only queued).
+// Append writes r and returns the seq it was committed at: 0 with sync:
+// off, where the record is only queued, and from the SQLite sink, which
+// seals records onto the chain when it indexes them.
 func (s *chainSink) Append(ctx context.Context, r *Record) (uint64, error) {
 	return s.c.append(ctx, r)
 }

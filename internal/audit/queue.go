@@ -81,6 +81,16 @@ type queueItem struct {
 
 func queueDir(path string) string { return path + ".queue" }
 
+// recoverQueues indexes what stopped writers left queued next to the
+// database at path, for a sink that does not queue itself (sync: off).
+func recoverQueues(ctx context.Context, db *sqliteBackend, path string, log *slog.Logger) error {
+	b := &queuedBackend{db: db, dir: queueDir(path), log: log}
+	if _, err := os.Stat(b.dir); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return b.recoverOrphans(ctx)
+}
+
 func openQueuedBackend(ctx context.Context, db *sqliteBackend, path string, policy SyncPolicy, log *slog.Logger) (*queuedBackend, error) {
 	b := &queuedBackend{db: db, dir: queueDir(path), policy: policy, log: log, rotateAt: queueRotate, work: make(chan queueItem, 4096), done: make(chan struct{})}
 	b.enc = NewJSONWriter(&b.buf)
@@ -97,32 +107,46 @@ func openQueuedBackend(ctx context.Context, db *sqliteBackend, path string, poli
 	return b, nil
 }
 
-// newFile starts a fresh queue file for this process and registers it.
+// newFile starts a fresh queue file for this process and registers it,
+// replacing the current one (whose records must all be indexed).
 func (b *queuedBackend) newFile() error {
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	name := fmt.Sprintf("%d-%s.jsonl", os.Getpid(), hex.EncodeToString(rnd[:]))
-	f, err := os.OpenFile(filepath.Join(b.dir, name), os.O_RDWR|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	path := filepath.Join(b.dir, name)
+	// Created under a name recovery ignores, and locked, before it gets
+	// its real name: another process's recovery must never see it
+	// unlocked.
+	tmp := path + ".new"
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("creating an audit queue file: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	fail := func(err error) error {
 		f.Close()
-		return fmt.Errorf("locking audit queue file %s: %w", f.Name(), err)
-	}
-	// Registered before anything is written to it, so a file with no row
-	// is always one with nothing left to index.
-	old := b.name
-	if err := b.db.setQueue(name, 0, old); err != nil {
-		f.Close()
-		os.Remove(f.Name())
+		os.Remove(tmp)
+		os.Remove(path)
 		return err
 	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return fail(fmt.Errorf("locking audit queue file %s: %w", path, err))
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fail(fmt.Errorf("naming audit queue file %s: %w", path, err))
+	}
 	if b.policy == SyncFull {
+		// The new name must survive a power loss before the database
+		// points at it.
 		if err := syncDir(b.dir); err != nil {
-			f.Close()
-			return err
+			return fail(err)
 		}
+	}
+	// Registered before anything is written to it, so a file with no row
+	// is always one with nothing left to index; the old file's row goes
+	// in the same transaction.
+	old := b.name
+	if err := b.db.setQueue(name, 0, old); err != nil {
+		return fail(err)
 	}
 	if b.f != nil {
 		b.f.Close()
@@ -150,13 +174,13 @@ func (b *queuedBackend) commit(batch []*Record) error {
 	n, err := b.f.Write(b.buf.Bytes())
 	if err != nil {
 		if terr := b.f.Truncate(b.size); terr != nil {
-			b.broken = fmt.Errorf("audit queue %s is damaged: a write failed (%v) and could not be undone: %w", b.f.Name(), err, terr)
+			b.broken = fmt.Errorf("audit queue %s is damaged: a write failed (%v) and could not be undone: %w", b.path(), err, terr)
 		}
-		return fmt.Errorf("writing %d audit records to %s: %w", len(batch), b.f.Name(), err)
+		return fmt.Errorf("writing %d audit records to %s: %w", len(batch), b.path(), err)
 	}
 	if b.policy == SyncFull {
 		if err := b.f.Sync(); err != nil {
-			b.broken = fmt.Errorf("audit queue %s: fsync failed, reopen the log to continue: %w", b.f.Name(), err)
+			b.broken = fmt.Errorf("audit queue %s: fsync failed, reopen the log to continue: %w", b.path(), err)
 			return b.broken
 		}
 	}
@@ -326,7 +350,7 @@ func (b *queuedBackend) close() error {
 		if err := b.db.dropQueue(b.name); err != nil {
 			errs = append(errs, err)
 		} else {
-			errs = append(errs, os.Remove(b.f.Name()))
+			errs = append(errs, os.Remove(b.path()))
 		}
 	}
 	errs = append(errs, b.f.Close(), b.db.close())
@@ -353,6 +377,9 @@ func (b *queuedBackend) recoverOrphans(ctx context.Context) error {
 func (b *queuedBackend) recoverFile(ctx context.Context, name string) error {
 	path := filepath.Join(b.dir, name)
 	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // its writer closed it, or another process recovered it
+	}
 	if err != nil {
 		return fmt.Errorf("opening audit queue file: %w", err)
 	}
@@ -369,8 +396,9 @@ func (b *queuedBackend) recoverFile(ctx context.Context, name string) error {
 	}
 	if !found {
 		// Never registered (its process died before writing) or already
-		// indexed and replaced.
-		return os.Remove(path)
+		// indexed and replaced, perhaps by another process that is about
+		// to remove it.
+		return removeQueue(path)
 	}
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		return fmt.Errorf("reading audit queue file %s: %w", path, err)
@@ -426,7 +454,14 @@ func (b *queuedBackend) recoverFile(ctx context.Context, name string) error {
 	if err := b.db.dropQueue(name); err != nil {
 		return err
 	}
-	return os.Remove(path)
+	return removeQueue(path)
+}
+
+func removeQueue(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing audit queue file: %w", err)
+	}
+	return nil
 }
 
 // queuesSchema holds each queue file's indexed offset (schema version 2).
@@ -504,3 +539,6 @@ func StoppedQueues(path string) ([]string, error) {
 	}
 	return stopped, nil
 }
+
+// path is this process's current queue file.
+func (b *queuedBackend) path() string { return filepath.Join(b.dir, b.name) }

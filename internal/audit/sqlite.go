@@ -114,7 +114,12 @@ func OpenSQLiteSink(ctx context.Context, path string, sync SyncPolicy, log *slog
 		log = discard
 	}
 	if sync.orDefault() == SyncOff {
-		// Writes do not wait anyway: straight into the database.
+		// Writes do not wait anyway: straight into the database. Others'
+		// queues left by a crash are still indexed.
+		if err := recoverQueues(ctx, be, path, log); err != nil {
+			be.close()
+			return nil, err
+		}
 		return &SQLiteSink{chainSink: newChainSink("sqlite:"+path, be, sync, log), be: be}, nil
 	}
 	q, err := openQueuedBackend(ctx, be, path, sync.orDefault(), log)
@@ -197,15 +202,12 @@ func (b *sqliteBackend) init(ctx context.Context, path string) error {
 	}
 	switch {
 	case appID == 0 && version == 0:
-		var tables int
-		if err := b.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&tables); err != nil {
-			return fmt.Errorf("reading audit database %s: %w", path, err)
+		created, err := b.create(ctx, path)
+		if err != nil {
+			return err
 		}
-		if tables > 0 {
-			return fmt.Errorf("%s is a SQLite database but not an mcpwarden audit log; refusing to write to it", path)
-		}
-		if _, err := b.db.ExecContext(ctx, fmt.Sprintf("%s %s PRAGMA application_id = %d; PRAGMA user_version = %d;", schema, queuesSchema, applicationID, schemaVersion)); err != nil {
-			return fmt.Errorf("creating the audit schema in %s: %w", path, err)
+		if !created {
+			return b.init(ctx, path) // another process created it first
 		}
 	case appID != applicationID:
 		return fmt.Errorf("%s is a SQLite database but not an mcpwarden audit log; refusing to write to it", path)
@@ -233,6 +235,37 @@ func (b *sqliteBackend) init(ctx context.Context, path string) error {
 	}
 	b.h = h
 	return nil
+}
+
+// create makes the schema in an empty database, under the write lock so
+// that processes opening a new log at once do not race. It reports false
+// if another process created the schema first.
+func (b *sqliteBackend) create(ctx context.Context, path string) (bool, error) {
+	tx, err := b.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE (see the DSN)
+	if err != nil {
+		return false, fmt.Errorf("creating the audit schema in %s: %w", path, err)
+	}
+	defer tx.Rollback()
+	var appID, tables int
+	if err := tx.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
+		return false, fmt.Errorf("reading audit database %s: %w", path, err)
+	}
+	if appID != 0 {
+		return false, nil
+	}
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&tables); err != nil {
+		return false, fmt.Errorf("reading audit database %s: %w", path, err)
+	}
+	if tables > 0 {
+		return false, fmt.Errorf("%s is a SQLite database but not an mcpwarden audit log; refusing to write to it", path)
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("%s %s PRAGMA application_id = %d; PRAGMA user_version = %d;", schema, queuesSchema, applicationID, schemaVersion)); err != nil {
+		return false, fmt.Errorf("creating the audit schema in %s: %w", path, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("creating the audit schema in %s: %w", path, err)
+	}
+	return true, nil
 }
 
 type queryer interface {

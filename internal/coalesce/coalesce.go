@@ -51,38 +51,47 @@ func (c *Writer) Write(p []byte) (int, error) {
 // WriteLine writes p and a newline, as one message.
 func (c *Writer) WriteLine(p []byte) error { return c.write(p, true) }
 
+// leadBatches bounds how many batches one writer writes for others after
+// its own, so that a steady stream of writes cannot keep it from
+// returning; it then hands the queue to a waiting writer.
+const leadBatches = 4
+
 func (c *Writer) write(p []byte, newline bool) error {
+	if len(p) == 0 && !newline {
+		return nil
+	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.err != nil {
-		err := c.err
-		c.mu.Unlock()
-		return err
+		return c.err
 	}
 	c.pending = append(c.pending, p...)
 	if newline {
 		c.pending = append(c.pending, '\n')
 	}
-	batch := c.taken // the batch that will carry p
-	if c.busy {
-		// Another goroutine is writing; it takes p in its next batch.
-		for c.written <= batch && c.err == nil {
-			c.cond.Wait()
-		}
-		var err error
-		if c.written <= batch {
-			err = c.err
-		}
-		c.mu.Unlock()
-		return err
+	mine := c.taken // the batch that will carry p
+	for c.busy && c.written <= mine {
+		c.cond.Wait()
 	}
+	switch {
+	case c.written > mine:
+		return nil // another writer wrote it
+	case c.err != nil:
+		return c.err // its batch failed, or one before it and p was dropped
+	}
+	// Lead: write the queue, p's batch first.
 	c.busy = true
-	var err error
-	for len(c.pending) > 0 {
+	defer func() {
+		c.busy = false
+		c.cond.Broadcast()
+	}()
+	for n := 0; len(c.pending) > 0 && n <= leadBatches; n++ {
 		out := c.pending
 		c.pending = c.spare[:0]
+		batch := c.taken
 		c.taken++
 		c.mu.Unlock()
-		_, err = c.w.Write(out)
+		_, err := c.w.Write(out)
 		c.mu.Lock()
 		if cap(out) <= maxSpare {
 			c.spare = out
@@ -92,13 +101,13 @@ func (c *Writer) write(p []byte, newline bool) error {
 		if err != nil {
 			c.err = err
 			c.pending = nil
-			break
+			if batch == mine {
+				return err
+			}
+			return nil // p went out in an earlier batch
 		}
 		c.written = c.taken
 		c.cond.Broadcast()
 	}
-	c.busy = false
-	c.cond.Broadcast()
-	c.mu.Unlock()
-	return err
+	return nil
 }

@@ -152,3 +152,79 @@ func BenchmarkWriteLine(b *testing.B) {
 		})
 	}
 }
+
+// TestOwnError: a writer that led is told only about its own batch; the
+// writers whose batch failed get the error.
+func TestOwnError(t *testing.T) {
+	w := &gateWriter{gate: make(chan struct{}), failFrom: 2}
+	c := New(w)
+	first := make(chan error)
+	go func() { first <- c.WriteLine([]byte("first")) }()
+	for !w.started() {
+	}
+	second := make(chan error)
+	go func() { second <- c.WriteLine([]byte("second")) }()
+	for {
+		c.mu.Lock()
+		queued := len(c.pending) > 0
+		c.mu.Unlock()
+		if queued {
+			break
+		}
+	}
+	close(w.gate)
+	if err := <-first; err != nil {
+		t.Errorf("first (written) = %v, want nil", err)
+	}
+	if err := <-second; !errors.Is(err, io.ErrClosedPipe) {
+		t.Errorf("second (its batch failed) = %v, want the error", err)
+	}
+	if err := c.WriteLine(nil); !errors.Is(err, io.ErrClosedPipe) {
+		t.Errorf("after the failure = %v, want the error", err)
+	}
+}
+
+func TestEmptyWriteWhileBusy(t *testing.T) {
+	w := &gateWriter{gate: make(chan struct{})}
+	c := New(w)
+	done := make(chan error)
+	go func() { done <- c.WriteLine([]byte("x")) }()
+	for !w.started() {
+	}
+	if n, err := c.Write(nil); n != 0 || err != nil {
+		t.Errorf("Write(nil) = %d, %v", n, err)
+	}
+	close(w.gate)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// gateWriter holds its first write until gate is closed, and fails from
+// write number failFrom (1-based; 0: never).
+type gateWriter struct {
+	mu       sync.Mutex
+	n        int
+	gate     chan struct{}
+	failFrom int
+}
+
+func (g *gateWriter) started() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.n > 0
+}
+
+func (g *gateWriter) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	g.n++
+	n := g.n
+	g.mu.Unlock()
+	if n == 1 {
+		<-g.gate
+	}
+	if g.failFrom > 0 && n >= g.failFrom {
+		return 0, io.ErrClosedPipe
+	}
+	return len(p), nil
+}

@@ -204,7 +204,7 @@ func (g *Gateway) serverToClient(ctx context.Context, b *backend, method string,
 		// A client that never answers (it went away, or ignores the
 		// request) must not hold the upstream's handler forever: closing
 		// the upstream connection waits for its handlers.
-		actx, cancel := g.askContext(dctx, b)
+		actx, cancel := g.askContext(dctx, ctx, b)
 		res, err = g.askClient(actx, ss, b, ir)
 		cancel()
 		if err != nil && g.closing.Err() != nil {
@@ -226,16 +226,19 @@ func (g *Gateway) serverToClient(ctx context.Context, b *backend, method string,
 
 var errShuttingDown = &jsonrpc.Error{Code: codeShuttingDown, Message: "mcpwarden is shutting down"}
 
-// askContext bounds a server-to-client request by the server's call
-// timeout and ends it when the gateway closes.
-func (g *Gateway) askContext(ctx context.Context, b *backend) (context.Context, context.CancelFunc) {
+// askContext derives, from the downstream request's ctx, the context of a
+// server-to-client request: bounded by the server's call timeout, and
+// ended when the upstream gives up on its request (up) or the gateway
+// closes.
+func (g *Gateway) askContext(ctx, up context.Context, b *backend) (context.Context, context.CancelFunc) {
 	d := b.cfg.CallTimeout.D()
 	if d <= 0 {
 		d = config.DefaultCallTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, d)
-	stop := context.AfterFunc(g.closing, cancel)
-	return ctx, func() { stop(); cancel() }
+	stopClosing := context.AfterFunc(g.closing, cancel)
+	stopUp := context.AfterFunc(up, cancel)
+	return ctx, func() { stopClosing(); stopUp(); cancel() }
 }
 
 // askClient puts one input request to a 2025-era client as a

@@ -53,7 +53,11 @@ func (fp *fastPath) tryLine(line []byte) bool {
 	if p == nil || p.ProtocolVersion >= "2026-07-28" {
 		return false
 	}
-	if !utf8.Valid(line) || !json.Valid(line) {
+	// A bare CR is JSON whitespace, and many stdio readers (Python's
+	// universal newlines, for one) end a line at it: forwarded as is, a
+	// CR inside the arguments could make the server read a second
+	// request the pipeline never saw. The ordinary path re-encodes.
+	if bytes.IndexByte(line, '\r') >= 0 || !utf8.Valid(line) || !json.Valid(line) {
 		return false
 	}
 	var top, params [4][]byte
@@ -90,7 +94,9 @@ func (fp *fastPath) tryLine(line []byte) bool {
 	// would contend on its lock. closeAll cancels them when it ends.
 	ctx, cancel := context.WithCancel(fp.base)
 	fp.mu.Lock()
-	if fp.done {
+	if _, dup := fp.inflight[key]; fp.done || dup {
+		// A second call under an ID still in flight: the ordinary path
+		// answers it (a cancellation could not tell the two apart).
 		fp.mu.Unlock()
 		cancel()
 		return false
@@ -152,11 +158,14 @@ func plainID(raw []byte) (jsonrpc.ID, bool) {
 	return id, err == nil
 }
 
-// try takes a decoded message the fast path must see: a cancellation of
-// one of its calls.
-func (fp *fastPath) try(msg jsonrpc.Message) bool {
-	req, ok := msg.(*jsonrpc.Request)
-	return ok && !req.IsCall() && req.Method == "notifications/cancelled" && fp.cancelled(req.Params)
+// see shows the fast path a decoded message it must act on: a
+// cancellation of one of its calls. The message still goes on to the
+// session, so the pipeline sees it like any notification (the session
+// ignores the unknown request ID).
+func (fp *fastPath) see(msg jsonrpc.Message) {
+	if req, ok := msg.(*jsonrpc.Request); ok && !req.IsCall() && req.Method == "notifications/cancelled" {
+		fp.cancelled(req.Params)
+	}
 }
 
 // closeAll cancels every call in flight, when the session ends.
@@ -189,12 +198,12 @@ func plainToolCall(params json.RawMessage) (name string, args json.RawMessage, o
 
 // cancelled ends a fast-path call the client cancelled. The server is told
 // by the raw path; the client gets no answer, as the spec says.
-func (fp *fastPath) cancelled(params json.RawMessage) bool {
+func (fp *fastPath) cancelled(params json.RawMessage) {
 	var p struct {
 		RequestID json.RawMessage `json:"requestId"`
 	}
 	if json.Unmarshal(params, &p) != nil {
-		return false
+		return
 	}
 	fp.mu.Lock()
 	cancel, ok := fp.inflight[string(p.RequestID)]
@@ -202,7 +211,6 @@ func (fp *fastPath) cancelled(params json.RawMessage) bool {
 	if ok {
 		cancel()
 	}
-	return ok
 }
 
 func (fp *fastPath) serve(ctx context.Context, req fastCall, b *backend, conn *upstream.Conn, name string, args json.RawMessage) {
@@ -318,10 +326,13 @@ func (fp *fastPath) respond(resp *jsonrpc.Response) {
 // encoder would validate and compact the raw result again, the single
 // biggest cost of the fast path. The result is one JSON value from the
 // server's output line or from an interceptor's encoder, so it has no raw
-// newline; anything else goes through the ordinary encoder.
+// newline; anything with a newline or CR goes through the ordinary
+// encoder.
 func (fp *fastPath) respondResult(req fastCall, res json.RawMessage) {
 	id := req.idRaw
-	if bytes.IndexByte(res, '\n') >= 0 || len(res) == 0 {
+	// A raw newline or CR in the result could end the line early for the
+	// client, so such results are re-encoded.
+	if bytes.ContainsAny(res, "\r\n") || len(res) == 0 {
 		fp.respond(&jsonrpc.Response{ID: req.id, Result: res})
 		return
 	}

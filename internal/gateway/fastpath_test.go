@@ -126,6 +126,8 @@ func TestFastPathTakes(t *testing.T) {
 		{`{"n\u0061me":"std__echo","arguments":{"text":"escaped key"}}`, `7`, false, `escaped key`},
 		{`{"name":"std__echo","arguments":{"text":"float id"}}`, `8.0`, false, `float id`},
 		{`{"name":"std__nope","arguments":{}}`, `9`, false, `unknown tool`},
+		// A bare CR would end the line early for many stdio servers.
+		{"{\"name\":\"std__echo\",\r\"arguments\":{\"text\":\"cr\"}}", `10`, false, `cr`},
 	} {
 		before := g.fastCalls.Load()
 		p.send(`{"jsonrpc":"2.0","id":` + tc.id + `,"method":"tools/call","params":` + tc.params + `}`)

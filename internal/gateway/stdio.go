@@ -175,8 +175,8 @@ func (c *frameConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 		}
 		msg, id, code, reason := decodeFrame(f, c.limit)
 		if msg != nil {
-			if fp := c.fast.Load(); fp != nil && fp.try(msg) {
-				continue
+			if fp := c.fast.Load(); fp != nil {
+				fp.see(msg)
 			}
 			return msg, nil
 		}

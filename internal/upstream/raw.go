@@ -161,11 +161,21 @@ func (r *RawPath) deliver(line []byte) bool {
 	if len(id) <= len(rawIDPrefix) || id[:len(rawIDPrefix)] != rawIDPrefix {
 		return false
 	}
+	// "error": null (or "result": null) is absent, as the SDK reads it.
+	if string(result) == "null" {
+		result = nil
+	}
+	if string(rpcErr) == "null" {
+		rpcErr = nil
+	}
 	r.mu.Lock()
 	ch := r.pending[id]
 	r.mu.Unlock()
 	if ch != nil {
-		ch <- RawResponse{Result: result, Error: rpcErr}
+		select {
+		case ch <- RawResponse{Result: result, Error: rpcErr}:
+		default: // a repeated answer; the reader must never block on it
+		}
 	}
 	return true // ours, even if nobody waits any more (a late answer to a cancelled call)
 }

@@ -200,3 +200,28 @@ func TestRawCallTimeout(t *testing.T) {
 		t.Errorf("%d requests still pending", len(raw.pending))
 	}
 }
+
+// TestRawDeliverEdges: a null error is no error, and repeated answers to
+// one request never block the server's output reader.
+func TestRawDeliverEdges(t *testing.T) {
+	raw := newRawPath(coalesce.New(io.Discard))
+	ch := make(chan RawResponse, 1)
+	raw.pending["mcpw-raw-1"] = ch
+	line := []byte(`{"jsonrpc":"2.0","id":"mcpw-raw-1","result":{"content":[]},"error":null}`)
+	done := make(chan struct{})
+	go func() {
+		for range 3 {
+			raw.deliver(line)
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("deliver blocked on a repeated answer")
+	}
+	r := <-ch
+	if r.Error != nil || string(r.Result) != `{"content":[]}` {
+		t.Errorf("response = result %s, error %s; want the result and no error", r.Result, r.Error)
+	}
+}
