@@ -82,8 +82,11 @@ func (fp *fastPath) tryLine(line []byte) bool {
 	}
 	b, _ := fp.g.backend(server)
 	conn := b.current()
-	if conn == nil || conn.Raw == nil || conn.Session.InitializeResult().ProtocolVersion >= "2026-07-28" {
+	if conn == nil || conn.Raw == nil {
 		return false
+	}
+	if conn.Session.InitializeResult().ProtocolVersion >= "2026-07-28" && conn.Raw.Meta() == nil {
+		return false // the per-request _meta is not known yet
 	}
 	if _, listed := (lookup{fp.g}).Tool(server, inner); !listed {
 		return false // the ordinary path answers unknown tools
@@ -277,7 +280,10 @@ func (fp *fastPath) serve(ctx context.Context, req fastCall, b *backend, conn *u
 	if call.Timeout > 0 {
 		timeout = call.Timeout
 	}
-	resp, err := conn.Raw.Call(ctx, timeout, "tools/call", toolCallParams(name, args))
+	// A 2026-07-28 server needs the per-request _meta the go-sdk session
+	// sends it (nil for older servers).
+	meta := conn.Raw.Meta()
+	resp, err := conn.Raw.Call(ctx, timeout, "tools/call", toolCallParams(name, args, meta))
 	switch {
 	case err == nil:
 	case errors.Is(ctx.Err(), context.Canceled):
@@ -306,7 +312,21 @@ func (fp *fastPath) serve(ctx context.Context, req fastCall, b *backend, conn *u
 		fp.respond(&jsonrpc.Response{ID: req.id, Error: &werr})
 		return
 	}
-	out, err := g.chain.Response(ctx, call, resp.Result)
+	result := resp.Result
+	if meta != nil && needsInput(result) {
+		// The server asks for input (multi round trip): the ordinary
+		// path's flight asks this 2025-era client and retries.
+		if result, err = fp.continueCall(ctx, b, name, args, result); err != nil {
+			g.chain.Finish(ctx, call, nil, err)
+			var werr *jsonrpc.Error
+			if !errors.As(err, &werr) {
+				werr = &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: err.Error()}
+			}
+			fp.respond(&jsonrpc.Response{ID: req.id, Error: werr})
+			return
+		}
+	}
+	out, err := g.chain.Response(ctx, call, result)
 	if err != nil {
 		g.chain.Finish(ctx, call, nil, err)
 		fp.respondDenial(req, err)
@@ -369,17 +389,18 @@ func (fp *fastPath) respondDenial(req fastCall, err error) {
 // toolCallParams encodes the params forwarded upstream. Names from the
 // wire have no characters that need escaping (the fast path takes no
 // others), so the common case is built by hand.
-func toolCallParams(name string, args json.RawMessage) json.RawMessage {
+func toolCallParams(name string, args, meta json.RawMessage) json.RawMessage {
 	for _, c := range []byte(name) {
 		if c == '"' || c == '\\' || c < 0x20 {
 			up, _ := json.Marshal(struct {
 				Name      string          `json:"name"`
 				Arguments json.RawMessage `json:"arguments,omitempty"`
-			}{name, args})
+				Meta      json.RawMessage `json:"_meta,omitempty"`
+			}{name, args, meta})
 			return up
 		}
 	}
-	up := make([]byte, 0, len(name)+len(args)+24)
+	up := make([]byte, 0, len(name)+len(args)+len(meta)+32)
 	up = append(up, `{"name":"`...)
 	up = append(up, name...)
 	up = append(up, '"')
@@ -387,7 +408,57 @@ func toolCallParams(name string, args json.RawMessage) json.RawMessage {
 		up = append(up, `,"arguments":`...)
 		up = append(up, args...)
 	}
+	if len(meta) > 0 {
+		up = append(up, `,"_meta":`...)
+		up = append(up, meta...)
+	}
 	return append(up, '}')
+}
+
+// needsInput reports whether a raw tools/call result is a 2026-07-28
+// input_required result.
+func needsInput(res json.RawMessage) bool {
+	found := false
+	jsonscan.Object(res, func(k []byte, _ bool, v []byte) bool {
+		if string(k) == "resultType" {
+			found = string(v) == `"input_required"`
+			return false
+		}
+		return true
+	})
+	return found
+}
+
+// continueCall finishes a fast-path call whose 2026-07-28 server asked
+// for input: first is the server's input_required result. The ordinary
+// path's flight asks the client (a 2025-era one: elicitation, sampling or
+// roots requests) and retries through the go-sdk session until the
+// server completes, and the final result is returned encoded.
+func (fp *fastPath) continueCall(ctx context.Context, b *backend, name string, args, first json.RawMessage) (json.RawMessage, error) {
+	var res mcp.CallToolResult
+	if err := json.Unmarshal(first, &res); err != nil {
+		return nil, &upstreamError{server: b.name, msg: "sent an input_required result that cannot be decoded", cause: err}
+	}
+	used := false
+	r, err := fp.g.forward(ctx, b, "tools/call", name, fp.ss, nil, nil, "",
+		func(ctx context.Context, cs *mcp.ClientSession, responses mcp.InputResponseMap, state string, _ any) (mcp.Result, error) {
+			if !used {
+				used = true
+				return &res, nil
+			}
+			return cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args, InputResponses: responses, RequestState: state})
+		})
+	if err != nil {
+		if c := callFrom(ctx); c != nil {
+			c.Set(MetaUpstreamError, err)
+		}
+		tr, terr := toolFailure(err)
+		if terr != nil {
+			return nil, terr
+		}
+		return json.Marshal(tr)
+	}
+	return json.Marshal(r)
 }
 
 func toolErrorJSON(text string) json.RawMessage {

@@ -170,3 +170,43 @@ func FuzzPlainID(f *testing.F) {
 		}
 	})
 }
+
+// TestFastPath26 covers the fast path towards a 2026-07-28 server from a
+// 2025-era client: calls carry the go-sdk session's per-request _meta,
+// and a server that asks for input (multi round trip) is answered by
+// asking this client with a server-to-client request, as on the ordinary
+// path.
+func TestFastPath26(t *testing.T) {
+	g := startGateway(t, nil, stdioServer("std")) // negotiates 2026-07-28
+	if got := g.Statuses()[0].Protocol; got != "2026-07-28" {
+		t.Fatalf("server protocol = %s, want 2026-07-28", got)
+	}
+	p := newStdioPeer(t, g)
+	p.send(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"roots":{}},"clientInfo":{"name":"raw","version":"1"}}}`)
+	p.recv()
+	p.send(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	before := g.fastCalls.Load()
+
+	p.send(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"std__echo","arguments":{"text":"to 2026"}}}`)
+	m := p.recv()
+	if b, _ := json.Marshal(m); !strings.Contains(string(b), "to 2026") || m["id"] != float64(2) {
+		t.Fatalf("echo = %s", b)
+	}
+
+	p.send(`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"std__roots","arguments":{}}}`)
+	for {
+		m := p.recv()
+		if m["method"] == "roots/list" {
+			p.send(`{"jsonrpc":"2.0","id":` + string(mustJSON(m["id"])) + `,"result":{"roots":[{"uri":"file:///tmp/fast-root","name":"r"}]}}`)
+			continue
+		}
+		b, _ := json.Marshal(m)
+		if m["id"] != float64(3) || !strings.Contains(string(b), "file:///tmp/fast-root") {
+			t.Fatalf("roots through a multi round trip = %s", b)
+		}
+		break
+	}
+	if got := g.fastCalls.Load() - before; got != 2 {
+		t.Errorf("fast-path calls = %d, want 2", got)
+	}
+}

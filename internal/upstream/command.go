@@ -41,7 +41,7 @@ func (t *commandTransport) Connect(ctx context.Context) (mcp.Connection, error) 
 	t.raw = newRawPath(w)
 	io := &mcp.IOTransport{
 		Reader:        nopClose{&filterReader{r: stdout, progress: t.progress, raw: t.raw}},
-		Writer:        &procStdin{cmd: t.cmd, stdin: stdin, w: w, terminate: t.terminate},
+		Writer:        &procStdin{cmd: t.cmd, stdin: stdin, w: w, terminate: t.terminate, raw: t.raw},
 		MaxLineLength: t.maxLine,
 	}
 	return io.Connect(ctx)
@@ -58,9 +58,13 @@ type procStdin struct {
 	stdin     io.WriteCloser
 	w         *coalesce.Writer // stdin, shared with the raw path
 	terminate time.Duration
+	raw       *RawPath
 }
 
-func (p *procStdin) Write(b []byte) (int, error) { return p.w.Write(b) }
+func (p *procStdin) Write(b []byte) (int, error) {
+	p.raw.learnMeta(b)
+	return p.w.Write(b)
+}
 
 func (p *procStdin) Close() error {
 	if err := p.stdin.Close(); err != nil {

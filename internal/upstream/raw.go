@@ -31,6 +31,73 @@ type RawPath struct {
 	mu      sync.Mutex
 	pending map[string]chan RawResponse
 	closed  error
+	meta    atomic.Pointer[[]byte] // see Meta
+}
+
+// requestMetaKeys are the per-request _meta members a 2026-07-28 server
+// needs, the same on every request of a connection.
+var requestMetaKeys = []string{"io.modelcontextprotocol/protocolVersion", "io.modelcontextprotocol/clientInfo", "io.modelcontextprotocol/clientCapabilities"}
+
+// Meta returns the _meta object (protocol version, client info and
+// capabilities) that the go-sdk session sends on each request to a
+// 2026-07-28 server, once the session has sent one; nil before that, and
+// for older servers. Requests on the raw path carry the same, so the
+// server sees one client.
+func (r *RawPath) Meta() json.RawMessage {
+	if m := r.meta.Load(); m != nil {
+		return *m
+	}
+	return nil
+}
+
+// learnMeta takes the per-request _meta from a line the go-sdk session
+// writes, the first time one carries it.
+func (r *RawPath) learnMeta(line []byte) {
+	if r == nil || r.meta.Load() != nil || !bytes.Contains(line, []byte(requestMetaKeys[0])) {
+		return
+	}
+	var params, meta []byte
+	jsonscan.Object(bytes.TrimSpace(line), func(k []byte, _ bool, v []byte) bool {
+		if string(k) == "params" {
+			params = v
+		}
+		return true
+	})
+	jsonscan.Object(params, func(k []byte, _ bool, v []byte) bool {
+		if string(k) == "_meta" {
+			meta = v
+		}
+		return true
+	})
+	vals := make([][]byte, len(requestMetaKeys))
+	jsonscan.Object(meta, func(k []byte, esc bool, v []byte) bool {
+		for i, want := range requestMetaKeys {
+			if !esc && string(k) == want {
+				vals[i] = v
+			}
+		}
+		return true
+	})
+	if vals[0] == nil || vals[2] == nil {
+		return
+	}
+	out := []byte{'{'}
+	for i, v := range vals {
+		if v == nil {
+			continue
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = append(out, '"')
+		out = append(out, requestMetaKeys[i]...)
+		out = append(out, `":`...)
+		out = append(out, v...)
+	}
+	out = append(out, '}')
+	if json.Valid(out) {
+		r.meta.CompareAndSwap(nil, &out)
+	}
 }
 
 // RawResponse is a response taken off the stream.
