@@ -225,3 +225,22 @@ func TestRawDeliverEdges(t *testing.T) {
 		t.Errorf("response = result %s, error %s; want the result and no error", r.Result, r.Error)
 	}
 }
+
+// TestLearnMeta takes the per-request _meta triple from the session's
+// first request that carries it, and nothing else from it.
+func TestLearnMeta(t *testing.T) {
+	raw := newRawPath(coalesce.New(io.Discard))
+	raw.learnMeta([]byte(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}` + "\n"))
+	if raw.Meta() != nil {
+		t.Fatalf("meta from a line without it: %s", raw.Meta())
+	}
+	raw.learnMeta([]byte(`{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{"_meta":{"progressToken":7,"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"sampling":{}},"io.modelcontextprotocol/clientInfo":{"name":"mcpwarden","version":"1"}}}}` + "\n"))
+	want := `{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"mcpwarden","version":"1"},"io.modelcontextprotocol/clientCapabilities":{"sampling":{}}}`
+	if got := string(raw.Meta()); got != want {
+		t.Fatalf("meta = %s\nwant %s", got, want)
+	}
+	raw.learnMeta([]byte(`{"jsonrpc":"2.0","id":3,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"other","io.modelcontextprotocol/clientCapabilities":{}}}}`))
+	if got := string(raw.Meta()); got != want {
+		t.Errorf("meta changed to %s after it was learned", got)
+	}
+}
