@@ -5,14 +5,21 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"mcpwarden/internal/mcptest"
+	"mcpwarden/internal/testbin"
 )
 
 // TestWrapNodeClientEverything runs the official TypeScript SDK client
@@ -240,5 +247,53 @@ func TestGatewayGoClientCrossRevision(t *testing.T) {
 				t.Errorf("gosdk__echo = %v, %v", res, err)
 			}
 		})
+	}
+}
+
+// TestWrapClient25Server26 runs `mcpwarden wrap` between a go-sdk client
+// on 2025-11-25 and a go-sdk server on 2026-07-28: plain calls take the
+// stdio fast path (with the per-request _meta the server needs), a call
+// the server answers with input_required becomes a roots request to the
+// client, and a call with a progress token takes the ordinary path.
+func TestWrapClient25Server26(t *testing.T) {
+	server, env := mcptest.Command("std")
+	cmd := exec.Command(testbin.Path(t), "wrap", "--ro", filepath.Dir(server), "--", server)
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+		cmd.Args = slices.Insert(cmd.Args, 2, "--env", k)
+	}
+	cmd.Stderr = io.Discard
+	var progress atomic.Int32
+	c := mcp.NewClient(&mcp.Implementation{Name: "wrap-e2e", Version: "1"}, &mcp.ClientOptions{
+		ProgressNotificationHandler: func(context.Context, *mcp.ProgressNotificationClientRequest) { progress.Add(1) },
+	})
+	c.AddRoots(&mcp.Root{URI: "file:///tmp/wrap-root", Name: "root"})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cs, err := c.Connect(ctx, &mcp.CommandTransport{Command: cmd}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	for i := range 5 {
+		want := fmt.Sprint("fast ", i)
+		if txt, isErr := callText(t, cs, "echo", map[string]any{"text": want}); isErr || txt != want {
+			t.Fatalf("echo through wrap = %q, want %q", txt, want)
+		}
+	}
+	if txt, isErr := callText(t, cs, "roots", nil); isErr || !strings.Contains(txt, "file:///tmp/wrap-root") {
+		t.Errorf("roots (input_required from the server) = %q", txt)
+	}
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "progress", Arguments: map[string]any{"steps": 3}, Meta: mcp.Meta{"progressToken": "p1"}})
+	if err != nil || res.IsError {
+		t.Fatalf("progress = %v, %v", res, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for progress.Load() < 3 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := progress.Load(); got != 3 {
+		t.Errorf("progress notifications = %d, want 3", got)
 	}
 }
