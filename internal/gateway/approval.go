@@ -114,7 +114,7 @@ func (g *Gateway) approve(ctx context.Context, ss *mcp.ServerSession, c *pipelin
 		rules[i] = a.Rule
 	}
 	binding := approvalBinding{
-		caller: c.Caller.Subject, session: g.bindingSession(ss), method: method,
+		caller: callerBinding(c.Caller), session: g.bindingSession(ss), method: method,
 		server: c.Server, name: c.Name, digest: requestDigest(method, params),
 	}
 

@@ -62,3 +62,24 @@ func TestApproval(t *testing.T) {
 		}
 	}
 }
+
+// TestCallerBinding: approvals and parked calls are bound to the subject
+// together with how it authenticated.
+func TestCallerBinding(t *testing.T) {
+	for _, tc := range []struct {
+		id   pipeline.Identity
+		want string
+	}{
+		{pipeline.Identity{}, ""},
+		{pipeline.Identity{Subject: "alice", Method: "api_key"}, "api_key:alice"},
+		{pipeline.Identity{Subject: "alice", Method: "jwt"}, "jwt:alice"},
+		{pipeline.Identity{Subject: "bob", Method: "stdio"}, "stdio:bob"},
+	} {
+		if got := callerBinding(tc.id); got != tc.want {
+			t.Errorf("callerBinding(%+v) = %q, want %q", tc.id, got, tc.want)
+		}
+	}
+	if callerBinding(pipeline.Identity{Subject: "alice", Method: "api_key"}) == callerBinding(pipeline.Identity{Subject: "alice", Method: "jwt"}) {
+		t.Error("an API key and a token with the same name bind as one caller")
+	}
+}

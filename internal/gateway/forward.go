@@ -11,6 +11,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"mcpwarden/internal/pipeline"
 )
 
 // maxRounds bounds multi round-trip exchanges in one call, so a server
@@ -362,7 +364,17 @@ func (g *Gateway) bindingSession(ss *mcp.ServerSession) string {
 }
 
 func (g *Gateway) callerOf(ctx context.Context, ss *mcp.ServerSession) string {
-	return callerFrom(ctx).Subject
+	return callerBinding(callerFrom(ctx))
+}
+
+// callerBinding names a caller for binding a parked call or an approval
+// to it: the subject with how it authenticated, so an API key named
+// alice and a token whose subject is alice are different callers.
+func callerBinding(id pipeline.Identity) string {
+	if id.Subject == "" {
+		return ""
+	}
+	return id.Method + ":" + id.Subject
 }
 
 // callTool forwards a tools/call to the backend's tool name.
