@@ -21,9 +21,10 @@
 //  4. limits: rate limits, argument sizes, call timeouts (policy.limits).
 //     After access, so that denied requests do not consume a caller's
 //     rate budget; before the content controls, so that floods and
-//     oversized arguments are refused before they are inspected. On the
-//     way out it refuses oversized results first, before any later
-//     control inspects them.
+//     oversized arguments are refused before they are inspected. Its
+//     result-size check is a separate interceptor at the very end of the
+//     chain, so on the way out it refuses oversized results first,
+//     before any content control inspects them.
 //  5. the content controls, in this order: tools (toolguard) denies calls
 //     of withheld tools and prompts (poisoned, changed since pinned,
 //     unpinned) first, and on the way out lists lose withheld items;
@@ -191,6 +192,7 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*Set, error) {
 		}
 		ics = append(ics, access.New(access.Options{Policy: p, Logger: log}))
 	}
+	var resultGuard pipeline.Interceptor
 	if cfg.Policy.Limits.Enabled() {
 		lim, err := limits.New(limits.Options{Config: cfg.Policy.Limits, Logger: log})
 		if err != nil {
@@ -198,6 +200,7 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*Set, error) {
 			return nil, err
 		}
 		ics = append(ics, lim)
+		resultGuard = lim.ResultGuard()
 	}
 
 	// What is sent and what comes back.
@@ -208,6 +211,9 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*Set, error) {
 		return nil, err
 	}
 	ics = append(ics, content...)
+	if resultGuard != nil {
+		ics = append(ics, resultGuard) // last, so first on the way back
+	}
 	for _, ic := range content {
 		if tg, ok := ic.(*toolguard.Interceptor); ok {
 			set.tools = tg

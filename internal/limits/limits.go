@@ -59,7 +59,7 @@ type rateLimit struct {
 
 var (
 	_ pipeline.Interceptor         = (*Interceptor)(nil)
-	_ pipeline.ResponseInterceptor = (*Interceptor)(nil)
+	_ pipeline.ResponseInterceptor = (*ResultGuard)(nil)
 )
 
 // New builds the interceptor. The config must have passed
@@ -276,9 +276,32 @@ func (ic *Interceptor) timeout(subj string) time.Duration {
 	return 0
 }
 
-// Response implements [pipeline.ResponseInterceptor]: it refuses results
-// larger than the limit.
-func (ic *Interceptor) Response(_ context.Context, c *pipeline.Call, res json.RawMessage) (json.RawMessage, pipeline.Verdict, error) {
+// ResultGuard returns the result-size check as an interceptor of its own,
+// to be placed at the end of the chain: responses pass the chain back to
+// front, so it is then the first control to see a result, and an
+// oversized one is refused before any content control spends time on it.
+func (ic *Interceptor) ResultGuard() *ResultGuard { return &ResultGuard{ic: ic} }
+
+// ResultGuard refuses results larger than the limit (see
+// [Interceptor.ResultGuard]).
+type ResultGuard struct{ ic *Interceptor }
+
+// Name implements [pipeline.Interceptor]; denials name the limits control.
+func (*ResultGuard) Name() string { return "limits" }
+
+// Request implements [pipeline.Interceptor]: requests are the
+// [Interceptor]'s business.
+func (*ResultGuard) Request(context.Context, *pipeline.Call) (pipeline.Verdict, error) {
+	return pipeline.Allow, nil
+}
+
+// Response implements [pipeline.ResponseInterceptor].
+func (g *ResultGuard) Response(_ context.Context, c *pipeline.Call, res json.RawMessage) (json.RawMessage, pipeline.Verdict, error) {
+	return g.ic.checkResult(c, res)
+}
+
+// checkResult refuses results larger than the limit.
+func (ic *Interceptor) checkResult(c *pipeline.Call, res json.RawMessage) (json.RawMessage, pipeline.Verdict, error) {
 	if c.Direction != pipeline.ToServer {
 		return res, pipeline.Allow, nil
 	}

@@ -49,7 +49,7 @@ func BenchmarkRequest(b *testing.B) {
 		if v, _ := ic.Request(ctx, c); v.Deny {
 			b.Fatal(v)
 		}
-		if _, v, _ := ic.Response(ctx, c, res); v.Deny {
+		if _, v, _ := ic.ResultGuard().Response(ctx, c, res); v.Deny {
 			b.Fatal(v)
 		}
 	}

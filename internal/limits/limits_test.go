@@ -269,19 +269,19 @@ func TestSizeLimits(t *testing.T) {
 
 	c := toolCall("a", "fs", "echo", `{}`)
 	res := json.RawMessage(`{"content":[{"type":"text","text":"` + strings.Repeat("y", 300) + `"}]}`)
-	_, v, _ = ic.Response(ctx, c, res)
+	_, v, _ = ic.ResultGuard().Response(ctx, c, res)
 	if !v.Deny || v.Rule != RuleResultSize || !strings.Contains(v.Reason, "more than the 200 allowed for fs/echo by policy.limits.max_result_bytes") {
 		t.Errorf("oversized result = %+v", v)
 	}
 	s := toolCall("a", "search", "web", `{}`)
-	if _, v, _ := ic.Response(ctx, s, json.RawMessage(`{"content":[{"type":"text","text":"`+strings.Repeat("y", 60)+`"}]}`)); !v.Deny || !strings.Contains(v.Reason, "policy.limits.tools[1].max_result_bytes") {
+	if _, v, _ := ic.ResultGuard().Response(ctx, s, json.RawMessage(`{"content":[{"type":"text","text":"`+strings.Repeat("y", 60)+`"}]}`)); !v.Deny || !strings.Contains(v.Reason, "policy.limits.tools[1].max_result_bytes") {
 		t.Errorf("per-tool result limit = %+v", v)
 	}
-	if out, v, _ := ic.Response(ctx, c, json.RawMessage(`{"content":[]}`)); v.Deny || string(out) != `{"content":[]}` {
+	if out, v, _ := ic.ResultGuard().Response(ctx, c, json.RawMessage(`{"content":[]}`)); v.Deny || string(out) != `{"content":[]}` {
 		t.Errorf("small result = %s %+v", out, v)
 	}
 	list := &pipeline.Call{Direction: pipeline.ToServer, Method: "tools/list"}
-	if _, v, _ := ic.Response(ctx, list, res); v.Deny {
+	if _, v, _ := ic.ResultGuard().Response(ctx, list, res); v.Deny {
 		t.Errorf("lists are not results: %+v", v)
 	}
 
