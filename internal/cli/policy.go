@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 
 	"mcpwarden/internal/access"
 	"mcpwarden/internal/apikey"
+	"mcpwarden/internal/argcheck"
 	"mcpwarden/internal/config"
 	"mcpwarden/internal/limits"
 	"mcpwarden/internal/pipeline"
@@ -335,8 +337,48 @@ func explain(out io.Writer, file string, data []byte, cfg *config.Config, p *acc
 		if n := int64(len(in.Args)); in.Kind != access.KindResource {
 			if max, key := lim.ArgumentLimit(in.Server, in.Name); max > 0 && n > max {
 				fmt.Fprintf(out, "overall:   deny (rule %s): the arguments are %d bytes, more than the %d allowed by %s\n", limits.RuleArgumentSize, n, max, key)
+				return nil
 			}
 		}
+	}
+	if in.Kind == access.KindTool && len(cfg.Policy.Arguments.Tools) > 0 {
+		return explainArguments(out, cfg, in, res.Decision == access.Deny)
+	}
+	return nil
+}
+
+// explainArguments runs the policy's argument rules (path_root, url,
+// command, pattern, deny_findings, ...) on the arguments, as the gateway
+// would. The tool's inputSchema is not known offline, so it is not
+// checked; paths are resolved on this machine and hosts looked up.
+func explainArguments(out io.Writer, cfg *config.Config, in *access.Input, denied bool) error {
+	ac, err := argcheck.New(argcheck.Options{Policy: cfg.Policy.Arguments, Path: cfg.Path})
+	if err != nil {
+		// The gateway would refuse to start with these rules here (a
+		// path_root that does not exist on this machine, say).
+		fmt.Fprintf(out, "arguments: not checked on this machine: %v\n", err)
+		return nil
+	}
+	args := in.Args
+	if len(args) == 0 {
+		args = json.RawMessage("{}")
+	}
+	params, _ := json.Marshal(map[string]any{"name": in.Server + "__" + in.Name, "arguments": args})
+	c := &pipeline.Call{Direction: pipeline.ToServer, Method: "tools/call", Server: in.Server, Name: in.Name, Params: params, Caller: in.Caller}
+	v, err := ac.Request(context.Background(), c)
+	switch {
+	case err != nil:
+		fmt.Fprintf(out, "arguments: deny: the argument rules could not run: %v\n", err)
+		if !denied {
+			fmt.Fprintf(out, "overall:   deny (the control fails closed)\n")
+		}
+	case v.Deny:
+		fmt.Fprintf(out, "arguments: deny (rule %s): %s\n", v.Rule, v.Reason)
+		if !denied {
+			fmt.Fprintf(out, "overall:   deny (rule %s); the agent sees: mcpwarden denied this request (rule %s): %s\n", v.Rule, v.Rule, v.Reason)
+		}
+	default:
+		fmt.Fprintf(out, "arguments: the policy's argument rules pass (the tool's inputSchema is checked at run time)\n")
 	}
 	return nil
 }

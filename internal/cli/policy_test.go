@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"mcpwarden/internal/config"
@@ -178,4 +179,45 @@ func indent(s, by string) string {
 		}
 	}
 	return strings.Join(lines, "\n") + "\n"
+}
+
+// TestPolicyExplainArguments: explain runs the argument rules as the
+// gateway would, so a path escape (through .. and through a symlink) is
+// named with its rule, and a path inside the root passes.
+func TestPolicyExplainArguments(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "project")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc", filepath.Join(root, "etc")); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "m.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`version: 1
+servers:
+  fs: {command: /bin/true}
+policy:
+  arguments:
+    tools:
+      - match: fs/*
+        arguments:
+          path: {path_root: [%q]}
+`, root)), 0o600)
+	for _, tc := range []struct {
+		path, want string
+	}{
+		{root + "/../../etc/passwd", "arguments: deny (rule args.path_root)"},
+		{root + "/etc/passwd", "arguments: deny (rule args.path_root)"},
+		{root + "/src/main.go", "arguments: the policy's argument rules pass"},
+	} {
+		args, _ := json.Marshal(map[string]string{"path": tc.path})
+		r := runBin(t, "", nil, "policy", "explain", "--config", cfg, "--anonymous", "--call", "fs/read_file", string(args))
+		if r.code != 0 || !strings.Contains(r.stdout, tc.want) {
+			t.Errorf("explain %s = exit %d\n%s%s\nwant %q", tc.path, r.code, r.stdout, r.stderr, tc.want)
+		}
+		if strings.Contains(tc.want, "deny") && !strings.Contains(r.stdout, "overall:   deny (rule args.path_root)") {
+			t.Errorf("explain %s does not give the overall denial:\n%s", tc.path, r.stdout)
+		}
+	}
 }
