@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"slices"
@@ -210,6 +212,32 @@ func BenchmarkThroughput(b *testing.B) {
 	b.Run("stdio/gateway", func(b *testing.B) { benchParallel(b, stdioGateway(b, ch, "2025-11-25"), "bench__echo") })
 	b.Run("stdio26/gateway", func(b *testing.B) { benchParallel(b, stdioGateway(b, ch, ""), "bench__echo") })
 	b.Run("http/gateway", func(b *testing.B) { benchParallel(b, httpGateway(b, ch), "bench__echo") })
+}
+
+// BenchmarkHTTPBareProxy puts the standard library's reverse proxy, which
+// only copies bytes, between the client and the server: the most any
+// HTTP intermediary built on net/http can keep of the direct figures on
+// this machine, for comparison with the gateway's http rows.
+//
+//	go test -run='^$' -bench='HTTPBareProxy|(ToolCall|Throughput)$/^http$' -benchtime=4000x -count=3 ./internal/gateway
+func BenchmarkHTTPBareProxy(b *testing.B) {
+	proxied := func(b *testing.B) *mcp.ClientSession {
+		up := httptest.NewServer(mcptest.Handler("bench", false))
+		b.Cleanup(up.Close)
+		target, _ := url.Parse(up.URL)
+		rp := httputil.NewSingleHostReverseProxy(target)
+		rp.Transport = benchHTTPClient().Transport
+		ts := httptest.NewServer(rp)
+		b.Cleanup(ts.Close)
+		cs, err := benchClient().Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: ts.URL, MaxRetries: -1, HTTPClient: benchHTTPClient()}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { cs.Close() })
+		return cs
+	}
+	b.Run("latency", func(b *testing.B) { benchCalls(b, proxied(b), "echo") })
+	b.Run("throughput", func(b *testing.B) { benchParallel(b, proxied(b), "echo") })
 }
 
 // BenchmarkToolCallEveryControl is the echo call over stdio (the fast
