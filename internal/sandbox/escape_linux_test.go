@@ -389,9 +389,17 @@ func TestEscapeLimits(t *testing.T) {
 				code, out := h.run(p, nil, "", "memhog", "16")
 				checkCase(t, code, out, escapeCase{attack: "memhog 16", wantOK: true, wantOut: "OK allocated 16 MiB"})
 				code, out = h.run(p, nil, "", "memhog", "1024")
-				checkCase(t, code, out, escapeCase{attack: "memhog 1024", wantOut: "out of memory"})
+				// The Go runtime usually reports "out of memory" when the
+				// limit refuses it memory, but it can also crash inside the
+				// collector (SIGSEGV) for want of memory: either way the hog
+				// is stopped, which is what matters.
+				lower := strings.ToLower(out)
+				stopped := strings.Contains(lower, "out of memory") || strings.Contains(lower, "cannot allocate memory") || strings.Contains(out, "SIGSEGV")
+				if code == 0 || !stopped {
+					t.Errorf("memhog 1024 with a 256 MiB limit: exit %d, want it stopped for want of memory; output:\n%.2000s", code, out)
+				}
 				if strings.Contains(out, "allocated 512 MiB") {
-					t.Errorf("the memory hog got past 512 MiB with a 256 MiB limit:\n%s", out)
+					t.Errorf("the memory hog got past 512 MiB with a 256 MiB limit:\n%.2000s", out)
 				}
 			})
 		})
