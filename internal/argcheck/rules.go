@@ -3,6 +3,7 @@ package argcheck
 import (
 	"context"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -55,7 +56,10 @@ func compileRules(p config.ArgumentsPolicy, resolvePath func(string) string, hom
 			return nil, fmt.Errorf("policy.arguments.tools[%d]: %w", i, err)
 		}
 		tr := toolRules{match: m}
-		for name, r := range t.Arguments {
+		// In name order, so errors and the order rules run in do not
+		// depend on map iteration.
+		for _, name := range slices.Sorted(maps.Keys(t.Arguments)) {
+			r := t.Arguments[name]
 			ar := argRules{name: name, enum: r.Enum, maxLen: r.MaxLength, commands: r.Command, findings: r.DenyFindings}
 			if r.Pattern != "" {
 				re, err := regexp.Compile(`^(?:` + r.Pattern + `)$`)
