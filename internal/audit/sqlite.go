@@ -185,11 +185,20 @@ func openSQLiteBackend(ctx context.Context, path string, policy SyncPolicy) (*sq
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
 	be := &sqliteBackend{db: db}
-	if err := be.init(ctx, path); err != nil {
-		db.Close()
-		return nil, err
+	// Processes opening a new log at the same moment can find it busy in
+	// ways the busy timeout does not cover (one switching the fresh file
+	// to WAL while another opens it): try again for a while.
+	for attempt := 0; ; attempt++ {
+		err := be.init(ctx, path)
+		if err == nil {
+			return be, nil
+		}
+		if !strings.Contains(err.Error(), "SQLITE_BUSY") || attempt == 50 || ctx.Err() != nil {
+			db.Close()
+			return nil, err
+		}
+		time.Sleep(time.Duration(10+attempt*10) * time.Millisecond)
 	}
-	return be, nil
 }
 
 func (b *sqliteBackend) init(ctx context.Context, path string) error {
