@@ -418,15 +418,7 @@ func toolCallParams(name string, args, meta json.RawMessage) json.RawMessage {
 // needsInput reports whether a raw tools/call result is a 2026-07-28
 // input_required result.
 func needsInput(res json.RawMessage) bool {
-	found := false
-	jsonscan.Object(res, func(k []byte, _ bool, v []byte) bool {
-		if string(k) == "resultType" {
-			found = string(v) == `"input_required"`
-			return false
-		}
-		return true
-	})
-	return found
+	return string(jsonscan.Member(res, "resultType")) == `"input_required"`
 }
 
 // continueCall finishes a fast-path call whose 2026-07-28 server asked

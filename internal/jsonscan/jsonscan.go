@@ -89,6 +89,21 @@ func Fields(data []byte, keys []string, vals [][]byte) bool {
 	})
 }
 
+// Member returns the value of the first member of the object in data
+// named key (an unescaped key), or nil if there is none or data is not
+// an object.
+func Member(data []byte, key string) []byte {
+	var val []byte
+	Object(data, func(k []byte, escaped bool, v []byte) bool {
+		if !escaped && string(k) == key {
+			val = v
+			return false
+		}
+		return true
+	})
+	return val
+}
+
 // PlainString returns the text of a JSON string value with no escapes
 // and valid UTF-8 (so its bytes are its text), and false for any other
 // value.

@@ -161,3 +161,18 @@ func BenchmarkFields(b *testing.B) {
 		}
 	}
 }
+
+func TestMember(t *testing.T) {
+	obj := []byte(`{"a":1,"params":{"_meta":{"k":"v"}},"a":2,"e\u0073c":3}`)
+	for key, want := range map[string]string{"a": "1", "params": `{"_meta":{"k":"v"}}`, "esc": "", "missing": ""} {
+		if got := string(Member(obj, key)); got != want {
+			t.Errorf("Member(%q) = %q, want %q", key, got, want)
+		}
+	}
+	if got := Member([]byte(`[1]`), "a"); got != nil {
+		t.Errorf("Member of an array = %q", got)
+	}
+	if got := string(Member(Member(obj, "params"), "_meta")); got != `{"k":"v"}` {
+		t.Errorf("nested Member = %q", got)
+	}
+}

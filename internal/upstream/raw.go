@@ -56,33 +56,13 @@ func (r *RawPath) learnMeta(line []byte) {
 	if r == nil || r.meta.Load() != nil || !bytes.Contains(line, []byte(requestMetaKeys[0])) {
 		return
 	}
-	var params, meta []byte
-	jsonscan.Object(bytes.TrimSpace(line), func(k []byte, _ bool, v []byte) bool {
-		if string(k) == "params" {
-			params = v
-		}
-		return true
-	})
-	jsonscan.Object(params, func(k []byte, _ bool, v []byte) bool {
-		if string(k) == "_meta" {
-			meta = v
-		}
-		return true
-	})
-	vals := make([][]byte, len(requestMetaKeys))
-	jsonscan.Object(meta, func(k []byte, esc bool, v []byte) bool {
-		for i, want := range requestMetaKeys {
-			if !esc && string(k) == want {
-				vals[i] = v
-			}
-		}
-		return true
-	})
-	if vals[0] == nil || vals[2] == nil {
+	meta := jsonscan.Member(jsonscan.Member(bytes.TrimSpace(line), "params"), "_meta")
+	if jsonscan.Member(meta, requestMetaKeys[0]) == nil || jsonscan.Member(meta, requestMetaKeys[2]) == nil {
 		return
 	}
 	out := []byte{'{'}
-	for i, v := range vals {
+	for _, key := range requestMetaKeys {
+		v := jsonscan.Member(meta, key)
 		if v == nil {
 			continue
 		}
@@ -90,7 +70,7 @@ func (r *RawPath) learnMeta(line []byte) {
 			out = append(out, ',')
 		}
 		out = append(out, '"')
-		out = append(out, requestMetaKeys[i]...)
+		out = append(out, key...)
 		out = append(out, `":`...)
 		out = append(out, v...)
 	}
