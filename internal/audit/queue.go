@@ -81,23 +81,13 @@ type queueItem struct {
 
 func queueDir(path string) string { return path + ".queue" }
 
-// recoverQueues indexes what stopped writers left queued next to the
-// database at path, for a sink that does not queue itself (sync: off).
-func recoverQueues(ctx context.Context, db *sqliteBackend, path string, log *slog.Logger) error {
-	b := &queuedBackend{db: db, dir: queueDir(path), log: log}
-	if _, err := os.Stat(b.dir); errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	return b.recoverOrphans(ctx)
-}
-
 func openQueuedBackend(ctx context.Context, db *sqliteBackend, path string, policy SyncPolicy, log *slog.Logger) (*queuedBackend, error) {
 	b := &queuedBackend{db: db, dir: queueDir(path), policy: policy, log: log, rotateAt: queueRotate, work: make(chan queueItem, 4096), done: make(chan struct{})}
 	b.enc = NewJSONWriter(&b.buf)
 	if err := os.MkdirAll(b.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the audit queue directory: %w", err)
 	}
-	if err := b.recoverOrphans(ctx); err != nil {
+	if err := recoverQueues(ctx, db, b.dir, log); err != nil {
 		return nil, err
 	}
 	if err := b.newFile(); err != nil {
@@ -357,9 +347,13 @@ func (b *queuedBackend) close() error {
 	return errors.Join(errs...)
 }
 
-// recoverOrphans indexes what dead processes left in their queue files.
-func (b *queuedBackend) recoverOrphans(ctx context.Context) error {
-	entries, err := os.ReadDir(b.dir)
+// recoverQueues indexes what stopped writers left in the queue files in
+// dir (none if dir does not exist).
+func recoverQueues(ctx context.Context, db *sqliteBackend, dir string, log *slog.Logger) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("reading the audit queue directory: %w", err)
 	}
@@ -367,15 +361,15 @@ func (b *queuedBackend) recoverOrphans(ctx context.Context) error {
 		if !strings.HasSuffix(e.Name(), ".jsonl") {
 			continue
 		}
-		if err := b.recoverFile(ctx, e.Name()); err != nil {
+		if err := recoverFile(ctx, db, dir, e.Name(), log); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (b *queuedBackend) recoverFile(ctx context.Context, name string) error {
-	path := filepath.Join(b.dir, name)
+func recoverFile(ctx context.Context, db *sqliteBackend, dir, name string, log *slog.Logger) error {
+	path := filepath.Join(dir, name)
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // its writer closed it, or another process recovered it
@@ -390,7 +384,7 @@ func (b *queuedBackend) recoverFile(ctx context.Context, name string) error {
 		}
 		return fmt.Errorf("locking audit queue file %s: %w", path, err)
 	}
-	offset, found, err := b.db.queueOffset(ctx, name)
+	offset, found, err := db.queueOffset(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -414,7 +408,7 @@ func (b *queuedBackend) recoverFile(ctx context.Context, name string) error {
 		for i := range recs {
 			ptrs[i] = &recs[i]
 		}
-		if err := b.db.commitQueued(ptrs, name, pos); err != nil {
+		if err := db.commitQueued(ptrs, name, pos); err != nil {
 			return fmt.Errorf("indexing audit queue file %s: %w", path, err)
 		}
 		recs = recs[:0]
@@ -449,9 +443,9 @@ func (b *queuedBackend) recoverFile(ctx context.Context, name string) error {
 		return err
 	}
 	if n > 0 {
-		b.log.Warn("indexed audit records a stopped process had queued", "file", path, "records", n)
+		log.Warn("indexed audit records a stopped process had queued", "file", path, "records", n)
 	}
-	if err := b.db.dropQueue(name); err != nil {
+	if err := db.dropQueue(name); err != nil {
 		return err
 	}
 	return removeQueue(path)

@@ -116,7 +116,7 @@ func OpenSQLiteSink(ctx context.Context, path string, sync SyncPolicy, log *slog
 	if sync.orDefault() == SyncOff {
 		// Writes do not wait anyway: straight into the database. Others'
 		// queues left by a crash are still indexed.
-		if err := recoverQueues(ctx, be, path, log); err != nil {
+		if err := recoverQueues(ctx, be, queueDir(path), log); err != nil {
 			be.close()
 			return nil, err
 		}
