@@ -363,7 +363,7 @@ func explainArguments(out io.Writer, cfg *config.Config, in *access.Input, denie
 	if len(args) == 0 {
 		args = json.RawMessage("{}")
 	}
-	params, _ := json.Marshal(map[string]any{"name": in.Server + "__" + in.Name, "arguments": args})
+	params, _ := json.Marshal(map[string]any{"arguments": args}) // the rules read only the arguments
 	c := &pipeline.Call{Direction: pipeline.ToServer, Method: "tools/call", Server: in.Server, Name: in.Name, Params: params, Caller: in.Caller}
 	v, err := ac.Request(context.Background(), c)
 	switch {
