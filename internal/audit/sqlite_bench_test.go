@@ -37,12 +37,18 @@ func BenchmarkJSONLWrite(b *testing.B) {
 	}
 }
 
-func benchSink(b *testing.B, s Sink) {
-	ctx := context.Background()
+// benchRecords are the records the sink benchmarks write, in turn.
+func benchRecords() []Record {
 	recs := make([]Record, 4096)
 	for i := range recs {
 		recs[i] = testRecord(i)
 	}
+	return recs
+}
+
+func benchSink(b *testing.B, s Sink) {
+	ctx := context.Background()
+	recs := benchRecords()
 	b.ReportAllocs()
 	b.SetParallelism(32) // 32 writers per core: a busy gateway
 	var n atomic.Int64
@@ -60,39 +66,34 @@ func benchSink(b *testing.B, s Sink) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
 
-// BenchmarkSQLiteWriteOne is one writer at a time: the latency a lone
-// call pays for each of its records.
+// BenchmarkWriteOne is one writer at a time: the latency a lone call pays
+// for each of its records.
 // Run: go test -run=^$ -bench=WriteOne -benchtime=5000x ./internal/audit
-func BenchmarkSQLiteWriteOne(b *testing.B) {
-	s, err := OpenSQLiteSink(context.Background(), filepath.Join(b.TempDir(), "a.db"), SyncNormal, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	benchOne(b, s)
-}
-
-// BenchmarkJSONLWriteOne is BenchmarkSQLiteWriteOne for the JSONL sink.
-func BenchmarkJSONLWriteOne(b *testing.B) {
-	s, err := OpenJSONLSink(filepath.Join(b.TempDir(), "a.jsonl"), SyncNormal, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	benchOne(b, s)
-}
-
-func benchOne(b *testing.B, s Sink) {
-	ctx := context.Background()
-	recs := make([]Record, 4096)
-	for i := range recs {
-		recs[i] = testRecord(i)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := range b.N {
-		if err := s.Write(ctx, &recs[i%len(recs)]); err != nil {
-			b.Fatal(err)
-		}
+func BenchmarkWriteOne(b *testing.B) {
+	for _, sink := range []struct {
+		name string
+		open func(dir string) (Sink, error)
+	}{
+		{"sqlite", func(dir string) (Sink, error) {
+			return OpenSQLiteSink(context.Background(), filepath.Join(dir, "a.db"), SyncNormal, nil)
+		}},
+		{"jsonl", func(dir string) (Sink, error) { return OpenJSONLSink(filepath.Join(dir, "a.jsonl"), SyncNormal, nil) }},
+	} {
+		b.Run(sink.name, func(b *testing.B) {
+			s, err := sink.open(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			ctx := context.Background()
+			recs := benchRecords()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if err := s.Write(ctx, &recs[i%len(recs)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
