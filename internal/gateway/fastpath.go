@@ -182,21 +182,16 @@ func (fp *fastPath) closeAll() {
 }
 
 // plainToolCall returns the name and arguments of tools/call params that
-// carry nothing else.
+// carry nothing else (params an interceptor rewrote).
 func plainToolCall(params json.RawMessage) (name string, args json.RawMessage, ok bool) {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(params, &m) != nil {
+	var vals [2][]byte
+	if !json.Valid(params) || !jsonscan.Fields(params, paramKeys, vals[:]) {
 		return "", nil, false
 	}
-	for k := range m {
-		if k != "name" && k != "arguments" {
-			return "", nil, false
-		}
-	}
-	if json.Unmarshal(m["name"], &name) != nil || name == "" {
+	if json.Unmarshal(vals[0], &name) != nil || name == "" {
 		return "", nil, false
 	}
-	return name, m["arguments"], true
+	return name, vals[1], true
 }
 
 // cancelled ends a fast-path call the client cancelled. The server is told
