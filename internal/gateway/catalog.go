@@ -181,19 +181,26 @@ func (b *backend) addTool(t *mcp.Tool, name string) {
 // one tool unchanged sends the notification.
 func (g *Gateway) ToolsChanged() {
 	for _, b := range g.backends {
-		b.refreshMu.Lock()
-		for name, t := range b.cat.tools {
-			if _, registered := b.cat.toolFP[name]; !registered {
-				continue
-			}
-			nt := *t
-			nt.Name = g.join(b.name, name)
-			b.addTool(&nt, name)
-			b.refreshMu.Unlock()
+		if b.reannounceTool() {
 			return
 		}
-		b.refreshMu.Unlock()
 	}
+}
+
+// reannounceTool registers one of b's tools again, unchanged, and reports
+// whether b had one.
+func (b *backend) reannounceTool() bool {
+	b.refreshMu.Lock()
+	defer b.refreshMu.Unlock()
+	for name, t := range b.cat.tools {
+		if _, registered := b.cat.toolFP[name]; registered {
+			nt := *t
+			nt.Name = b.g.join(b.name, name)
+			b.addTool(&nt, name)
+			return true
+		}
+	}
+	return false
 }
 
 func (b *backend) syncPrompts(prompts map[string]*mcp.Prompt) {

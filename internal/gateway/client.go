@@ -11,7 +11,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"mcpwarden/internal/config"
 	"mcpwarden/internal/pipeline"
 )
 
@@ -231,11 +230,7 @@ var errShuttingDown = &jsonrpc.Error{Code: codeShuttingDown, Message: "mcpwarden
 // ended when the upstream gives up on its request (up) or the gateway
 // closes.
 func (g *Gateway) askContext(ctx, up context.Context, b *backend) (context.Context, context.CancelFunc) {
-	d := b.cfg.CallTimeout.D()
-	if d <= 0 {
-		d = config.DefaultCallTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, d)
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout.D())
 	stopClosing := context.AfterFunc(g.closing, cancel)
 	stopUp := context.AfterFunc(up, cancel)
 	return ctx, func() { stopClosing(); stopUp(); cancel() }
